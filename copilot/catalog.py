@@ -1,0 +1,102 @@
+"""The product catalog: which features each plan tier includes (tiers are cumulative)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from copilot.domain import Slug, SuccessPlan
+from copilot.errors import Problem
+
+CATALOG_FILE = "catalog.yaml"
+
+
+class ProductInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    plans: dict[Slug, list[Slug]] = Field(min_length=1, description="tier -> features it adds")
+
+
+class Catalog(BaseModel):
+    """Products, their tiers in ascending order, and the features each tier adds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    company: str = ""
+    help_center: str | None = None
+    products: dict[Slug, ProductInfo] = {}
+
+    def tiers(self, product: str) -> list[str]:
+        """Tiers of a product, lowest first."""
+        info = self.products.get(product)
+        return list(info.plans) if info else []
+
+    def features_for(self, product: str, plan: str) -> set[str]:
+        """Every feature a tier includes, its own and those of the tiers below it."""
+        info = self.products.get(product)
+        if info is None or plan not in info.plans:
+            return set()
+        features: set[str] = set()
+        for tier, added in info.plans.items():
+            features.update(added)
+            if tier == plan:
+                break
+        return features
+
+    def lowest_tier_with(self, product: str, feature: str) -> str | None:
+        """The cheapest tier of a product that includes a feature."""
+        info = self.products.get(product)
+        if info is None:
+            return None
+        return next((tier for tier, added in info.plans.items() if feature in added), None)
+
+    def all_features(self) -> set[str]:
+        """Every feature slug of every product."""
+        return {f for info in self.products.values() for added in info.plans.values() for f in added}
+
+    def check_plan(self, plan: SuccessPlan, source: str) -> list[Problem]:
+        """Problems with a success plan's products and entitlements against this catalog."""
+        problems: list[Problem] = []
+        allowed: set[str] = set()
+        for owned in plan.products:
+            if owned.product not in self.products:
+                problems.append(Problem(source, f"unknown product '{owned.product}'", "products",
+                                        fix=f"use one of {sorted(self.products)}"))
+                continue
+            if owned.plan not in self.products[owned.product].plans:
+                problems.append(Problem(source, f"unknown plan '{owned.plan}' for {owned.product}",
+                                        "products", fix=f"use one of {self.tiers(owned.product)}"))
+                continue
+            allowed |= self.features_for(owned.product, owned.plan)
+        known = self.all_features()
+        unknown = sorted(set(plan.entitlements) - known)
+        if unknown:
+            problems.append(Problem(source, f"entitlements {unknown} are not features of any product",
+                                    "entitlements", fix="check the spelling against catalog.yaml"))
+        return problems
+
+    def add_ons(self, plan: SuccessPlan) -> list[str]:
+        """Entitlements beyond what the owned tiers include (bought as add-ons)."""
+        allowed: set[str] = set()
+        for owned in plan.products:
+            allowed |= self.features_for(owned.product, owned.plan)
+        return sorted(set(plan.entitlements) - allowed)
+
+
+def load_catalog(path: Path) -> Catalog:
+    """Read a catalog.yaml file."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return Catalog.model_validate(data)
+
+
+def find_catalog(paths: list[Path]) -> Catalog | None:
+    """The first catalog.yaml at the top of any of these folders, if there is one."""
+    for root in paths:
+        candidate = root / CATALOG_FILE if root.is_dir() else root.parent / CATALOG_FILE
+        if candidate.is_file():
+            return load_catalog(candidate)
+    return None

@@ -1,0 +1,1 @@
+"""Retrieval: the vector and lexical indexes, their fusion, and article-level search."""

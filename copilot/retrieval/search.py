@@ -1,0 +1,206 @@
+"""Hybrid retrieval: dense + BM25 fused, filtered by metadata, returned per article."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from copilot.domain import Article, Chunk
+from copilot.embeddings import Embedder
+from copilot.retrieval.filters import SearchFilters
+from copilot.retrieval.fusion import DEFAULT_FUSION, FusionConfig, fuse
+from copilot.retrieval.lexical import LexicalIndex
+from copilot.retrieval.vector import VectorIndex
+from copilot.store.sql import SqlStore, StoredChunk
+
+INDEX_VERSION_KEY = "index_version"
+
+
+@dataclass
+class ArticleHit:
+    """One article in a result list: its best chunk, that chunk's neighbours, and the scores."""
+
+    article: Article
+    score: float
+    best_chunk: Chunk
+    neighbours: list[Chunk]
+    chunks: list[tuple[Chunk, float]] = field(default_factory=list)  # matched, best first
+    dense_score: float | None = None
+    lexical_score: float | None = None
+
+    @property
+    def passage(self) -> str:
+        """The best chunk with its neighbours, in reading order."""
+        ordered = sorted([self.best_chunk, *self.neighbours], key=lambda c: c.ord)
+        return "\n\n".join(c.text for c in ordered)
+
+
+@dataclass
+class SearchResult:
+    hits: list[ArticleHit]
+    timings_ms: dict[str, float]
+    index_version: str | None
+
+
+Mode = str  # "hybrid" | "dense" | "lexical"
+
+
+class Retriever:
+    """Searches chunks both ways, fuses per article, and keeps its view in step with ingests."""
+
+    def __init__(
+        self,
+        store: SqlStore,
+        vectors: VectorIndex,
+        lexical: LexicalIndex,
+        embedder: Embedder,
+        *,
+        fusion: FusionConfig = DEFAULT_FUSION,
+        dense_candidates: int = 40,
+        lexical_candidates: int = 40,
+        reload_lexical: Callable[[], None] | None = None,
+        staleness_check_s: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.vectors = vectors
+        self.lexical = lexical
+        self.embedder = embedder
+        self.fusion = fusion
+        self.dense_candidates = dense_candidates
+        self.lexical_candidates = lexical_candidates
+        self._reload_lexical = reload_lexical
+        self._staleness_check_s = staleness_check_s
+        self._lock = threading.Lock()
+        self._chunks: dict[str, StoredChunk] = {}
+        self._by_article: dict[str, list[Chunk]] = {}
+        self._version: str | None = None
+        self._checked_at = 0.0
+        self.refresh()
+
+    @property
+    def index_version(self) -> str | None:
+        """Version of the content this retriever serves."""
+        return self._version
+
+    def refresh(self) -> None:
+        """Reload chunk metadata from the store (after an ingest in this or another process)."""
+        with self._lock:
+            version = self.store.get_state(INDEX_VERSION_KEY)
+            if version != self.lexical.version and self._reload_lexical is not None:
+                self._reload_lexical()
+            chunks = self.store.all_chunks()
+            by_article: dict[str, list[Chunk]] = {}
+            for stored in chunks:
+                by_article.setdefault(stored.chunk.article_id, []).append(stored.chunk)
+            self._chunks = {c.chunk.chunk_id: c for c in chunks}
+            self._by_article = by_article
+            self._version = version
+            self._checked_at = time.monotonic()
+
+    def _maybe_refresh(self) -> None:
+        if time.monotonic() - self._checked_at < self._staleness_check_s:
+            return
+        self._checked_at = time.monotonic()
+        if self.store.get_state(INDEX_VERSION_KEY) != self._version:
+            self.refresh()
+
+    def article(self, article_id: str) -> Article | None:
+        """An indexed article's metadata, from memory."""
+        chunks = self._by_article.get(article_id)
+        return self._chunks[chunks[0].chunk_id].article if chunks else None
+
+    def chunk(self, chunk_id: str) -> StoredChunk | None:
+        """A chunk currently served, with its article."""
+        return self._chunks.get(chunk_id)
+
+    def search(
+        self,
+        query: str,
+        filters: SearchFilters | None = None,
+        *,
+        k: int = 5,
+        mode: Mode = "hybrid",
+        neighbours: int = 1,
+    ) -> SearchResult:
+        """The k best articles for the query under the filters."""
+        filters = filters or SearchFilters()
+        self._maybe_refresh()
+        timings: dict[str, float] = {}
+        dense_chunks: dict[str, float] = {}
+        lexical_chunks: dict[str, float] = {}
+        if mode in ("hybrid", "dense"):
+            started = time.perf_counter()
+            vector = self.embedder.embed([query])[0]
+            timings["embed"] = (time.perf_counter() - started) * 1000
+            started = time.perf_counter()
+            dense_chunks = self._known(self.vectors.query(vector, self.dense_candidates, filters))
+            timings["dense"] = (time.perf_counter() - started) * 1000
+        if mode in ("hybrid", "lexical"):
+            started = time.perf_counter()
+            lexical_chunks = self._known(
+                self.lexical.query(query, self.lexical_candidates, filters)
+            )
+            timings["lexical"] = (time.perf_counter() - started) * 1000
+
+        started = time.perf_counter()
+        dense_articles = _best_per_article(dense_chunks, self._chunks)
+        lexical_articles = _best_per_article(lexical_chunks, self._chunks)
+        if mode == "dense":
+            ranked = sorted(dense_articles.items(), key=lambda p: (-p[1], p[0]))
+        elif mode == "lexical":
+            ranked = sorted(lexical_articles.items(), key=lambda p: (-p[1], p[0]))
+        else:
+            ranked = fuse(dense_articles, lexical_articles, self.fusion)
+        chunk_scores = dict(fuse(dense_chunks, lexical_chunks, self.fusion)) if mode == "hybrid" \
+            else (dense_chunks or lexical_chunks)
+        hits = [
+            self._hit(article_id, score, chunk_scores, neighbours,
+                      dense_articles.get(article_id), lexical_articles.get(article_id))
+            for article_id, score in ranked[:k]
+        ]
+        timings["fuse"] = (time.perf_counter() - started) * 1000
+        timings["total"] = sum(timings.values())
+        return SearchResult(hits, timings, self._version)
+
+    def _known(self, scored: list[tuple[str, float]]) -> dict[str, float]:
+        # A vector whose chunk is not in the store is mid-ingest or stale: never serve it.
+        return {cid: score for cid, score in scored if cid in self._chunks}
+
+    def _hit(
+        self,
+        article_id: str,
+        score: float,
+        chunk_scores: dict[str, float],
+        neighbours: int,
+        dense: float | None,
+        lexical: float | None,
+    ) -> ArticleHit:
+        all_chunks = self._by_article[article_id]
+        matched = sorted(
+            ((c, chunk_scores[c.chunk_id]) for c in all_chunks if c.chunk_id in chunk_scores),
+            key=lambda pair: (-pair[1], pair[0].ord),
+        )
+        best = matched[0][0] if matched else all_chunks[0]
+        around = [c for c in all_chunks if c is not best and abs(c.ord - best.ord) <= neighbours]
+        return ArticleHit(
+            article=self._chunks[best.chunk_id].article,
+            score=score,
+            best_chunk=best,
+            neighbours=around,
+            chunks=matched,
+            dense_score=dense,
+            lexical_score=lexical,
+        )
+
+
+def _best_per_article(
+    chunk_scores: dict[str, float], chunks: dict[str, StoredChunk]
+) -> dict[str, float]:
+    best: dict[str, float] = {}
+    for chunk_id, score in chunk_scores.items():
+        article_id = chunks[chunk_id].chunk.article_id
+        if score > best.get(article_id, float("-inf")):
+            best[article_id] = score
+    return best

@@ -1,0 +1,302 @@
+"""SQLAlchemy store: the same code on SQLite (default) and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    delete,
+    event,
+    select,
+    text,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from copilot.domain import Article, Chunk, SuccessPlan
+from copilot.errors import UpstreamUnavailable
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class ArticleRow(Base):
+    __tablename__ = "articles"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    audience: Mapped[str] = mapped_column(String(16))
+    locale: Mapped[str] = mapped_column(String(8))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)  # the full Article, JSON form
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(Text, nullable=True)
+    ingested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class ChunkRow(Base):
+    __tablename__ = "chunks"
+
+    chunk_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    article_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    ord: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    section: Mapped[list[str]] = mapped_column(JSON)
+    token_count: Mapped[int] = mapped_column(Integer)
+
+
+class PlanRow(Base):
+    __tablename__ = "success_plans"
+
+    account_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class StateRow(Base):
+    __tablename__ = "index_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk together with the metadata of its article, as the retrievers index it."""
+
+    chunk: Chunk
+    article: Article
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the URL; SQLite gets foreign keys and a busy timeout."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    is_sqlite = url.startswith("sqlite")
+    kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": not is_sqlite}
+    if is_sqlite:
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    engine = create_engine(url, **kwargs)
+    if is_sqlite:
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+    return engine
+
+
+class SqlStore:
+    """Articles, chunks, success plans and index state in one relational database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._session = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str) -> SqlStore:
+        """Connect and create the tables if they are missing."""
+        if url.startswith("sqlite:///"):
+            from pathlib import Path
+
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        store = cls(make_engine(url))
+        store.create_schema()
+        return store
+
+    def create_schema(self) -> None:
+        """Create missing tables (idempotent)."""
+        Base.metadata.create_all(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed on success, rolled back on any error."""
+        with self._session.begin() as session:
+            yield session
+
+    def ping(self) -> None:
+        """Raise UpstreamUnavailable unless the database answers."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # the driver's error types differ per backend
+            raise UpstreamUnavailable(f"database unreachable: {exc}") from exc
+
+    # ------------------------------------------------------------------ articles
+    def article_hashes(self) -> dict[str, str]:
+        """Content hash of every stored article, by id."""
+        with self.session() as s:
+            return dict(s.execute(select(ArticleRow.id, ArticleRow.content_hash)).all())
+
+    def article_sources(self) -> dict[str, str | None]:
+        """Source file of every stored article, by id."""
+        with self.session() as s:
+            return dict(s.execute(select(ArticleRow.id, ArticleRow.source)).all())
+
+    def get_article(self, article_id: str) -> Article | None:
+        """One article, or None."""
+        with self.session() as s:
+            row = s.get(ArticleRow, article_id)
+            return Article.model_validate(row.data) if row else None
+
+    def list_articles(self, *, status: str | None = None) -> list[Article]:
+        """Every article (optionally of one status), by id."""
+        with self.session() as s:
+            query = select(ArticleRow.data).order_by(ArticleRow.id)
+            if status:
+                query = query.where(ArticleRow.status == status)
+            return [Article.model_validate(d) for d in s.scalars(query)]
+
+    def chunk_ids(self, article_id: str) -> list[str]:
+        """Ids of an article's chunks in order."""
+        with self.session() as s:
+            query = select(ChunkRow.chunk_id).where(ChunkRow.article_id == article_id)
+            return list(s.scalars(query.order_by(ChunkRow.ord)))
+
+    def replace_article(self, article: Article, chunks: Sequence[Chunk], content_hash: str) -> None:
+        """Write an article and its chunks, replacing the old ones, in one transaction."""
+        with self.session() as s:
+            s.execute(delete(ChunkRow).where(ChunkRow.article_id == article.id))
+            row = s.get(ArticleRow, article.id)
+            values = {
+                "title": article.title,
+                "kind": article.kind.value,
+                "status": article.status.value,
+                "audience": article.audience.value,
+                "locale": article.locale,
+                "data": article.model_dump(mode="json"),
+                "content_hash": content_hash,
+                "source": article.source,
+                "ingested_at": _now(),
+            }
+            if row is None:
+                s.add(ArticleRow(id=article.id, **values))
+            else:
+                for key, value in values.items():
+                    setattr(row, key, value)
+            s.flush()
+            s.add_all(
+                ChunkRow(
+                    chunk_id=c.chunk_id,
+                    article_id=c.article_id,
+                    ord=c.ord,
+                    text=c.text,
+                    title=c.title,
+                    section=list(c.section),
+                    token_count=c.token_count,
+                )
+                for c in chunks
+            )
+
+    def delete_article(self, article_id: str) -> bool:
+        """Remove an article and its chunks; False if it did not exist."""
+        with self.session() as s:
+            s.execute(delete(ChunkRow).where(ChunkRow.article_id == article_id))
+            result = s.execute(delete(ArticleRow).where(ArticleRow.id == article_id))
+            return bool(getattr(result, "rowcount", 0))
+
+    def all_chunks(self) -> list[StoredChunk]:
+        """Every chunk with its article, in article then chunk order."""
+        with self.session() as s:
+            articles = {
+                aid: Article.model_validate(data)
+                for aid, data in s.execute(select(ArticleRow.id, ArticleRow.data))
+            }
+            rows = s.scalars(select(ChunkRow).order_by(ChunkRow.article_id, ChunkRow.ord))
+            return [
+                StoredChunk(
+                    Chunk(
+                        chunk_id=r.chunk_id,
+                        article_id=r.article_id,
+                        ord=r.ord,
+                        text=r.text,
+                        title=r.title,
+                        section=list(r.section),
+                        token_count=r.token_count,
+                    ),
+                    articles[r.article_id],
+                )
+                for r in rows
+            ]
+
+    # ------------------------------------------------------------------ success plans
+    def plan_hashes(self) -> dict[str, str]:
+        """Content hash of every stored success plan, by account id."""
+        with self.session() as s:
+            return dict(s.execute(select(PlanRow.account_id, PlanRow.content_hash)).all())
+
+    def plan_sources(self) -> dict[str, str | None]:
+        """Source file of every stored success plan, by account id."""
+        with self.session() as s:
+            return dict(s.execute(select(PlanRow.account_id, PlanRow.source)).all())
+
+    def put_plan(self, plan: SuccessPlan, content_hash: str, source: str | None = None) -> None:
+        """Insert or replace an account's success plan."""
+        with self.session() as s:
+            row = s.get(PlanRow, plan.account_id)
+            data = plan.model_dump(mode="json")
+            if row is None:
+                s.add(PlanRow(account_id=plan.account_id, data=data, content_hash=content_hash,
+                              source=source))
+            else:
+                row.data, row.content_hash, row.source, row.updated_at = (
+                    data, content_hash, source, _now())
+
+    def get_plan(self, account_id: str) -> SuccessPlan | None:
+        """An account's success plan, or None."""
+        with self.session() as s:
+            row = s.get(PlanRow, account_id)
+            return SuccessPlan.model_validate(row.data) if row else None
+
+    def list_plans(self) -> list[SuccessPlan]:
+        """Every success plan, by account id."""
+        with self.session() as s:
+            rows = s.scalars(select(PlanRow.data).order_by(PlanRow.account_id))
+            return [SuccessPlan.model_validate(d) for d in rows]
+
+    def delete_plan(self, account_id: str) -> bool:
+        """Remove a success plan; False if it did not exist."""
+        with self.session() as s:
+            result = s.execute(delete(PlanRow).where(PlanRow.account_id == account_id))
+            return bool(getattr(result, "rowcount", 0))
+
+    # ------------------------------------------------------------------ state
+    def get_state(self, key: str) -> str | None:
+        """A value of the index state (such as the index version)."""
+        with self.session() as s:
+            row = s.get(StateRow, key)
+            return row.value if row else None
+
+    def set_state(self, key: str, value: str) -> None:
+        """Set a value of the index state."""
+        with self.session() as s:
+            row = s.get(StateRow, key)
+            if row is None:
+                s.add(StateRow(key=key, value=value))
+            else:
+                row.value = value
