@@ -105,9 +105,7 @@ def top_candidates(
     out = []
     for row in scores:
         best = np.argsort(-row, kind="stable")[:depth]
-        out.append(
-            {doc_ids[j]: float(row[j]) for j in best if not positive_only or row[j] > 0.0}
-        )
+        out.append({doc_ids[j]: float(row[j]) for j in best if not positive_only or row[j] > 0.0})
     return out
 
 

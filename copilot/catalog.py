@@ -56,7 +56,9 @@ class Catalog(BaseModel):
 
     def all_features(self) -> set[str]:
         """Every feature slug of every product."""
-        return {f for info in self.products.values() for added in info.plans.values() for f in added}
+        return {
+            f for info in self.products.values() for added in info.plans.values() for f in added
+        }
 
     def check_plan(self, plan: SuccessPlan, source: str) -> list[Problem]:
         """Problems with a success plan's products and entitlements against this catalog."""
@@ -64,19 +66,37 @@ class Catalog(BaseModel):
         allowed: set[str] = set()
         for owned in plan.products:
             if owned.product not in self.products:
-                problems.append(Problem(source, f"unknown product '{owned.product}'", "products",
-                                        fix=f"use one of {sorted(self.products)}"))
+                problems.append(
+                    Problem(
+                        source,
+                        f"unknown product '{owned.product}'",
+                        "products",
+                        fix=f"use one of {sorted(self.products)}",
+                    )
+                )
                 continue
             if owned.plan not in self.products[owned.product].plans:
-                problems.append(Problem(source, f"unknown plan '{owned.plan}' for {owned.product}",
-                                        "products", fix=f"use one of {self.tiers(owned.product)}"))
+                problems.append(
+                    Problem(
+                        source,
+                        f"unknown plan '{owned.plan}' for {owned.product}",
+                        "products",
+                        fix=f"use one of {self.tiers(owned.product)}",
+                    )
+                )
                 continue
             allowed |= self.features_for(owned.product, owned.plan)
         known = self.all_features()
         unknown = sorted(set(plan.entitlements) - known)
         if unknown:
-            problems.append(Problem(source, f"entitlements {unknown} are not features of any product",
-                                    "entitlements", fix="check the spelling against catalog.yaml"))
+            problems.append(
+                Problem(
+                    source,
+                    f"entitlements {unknown} are not features of any product",
+                    "entitlements",
+                    fix="check the spelling against catalog.yaml",
+                )
+            )
         return problems
 
     def add_ons(self, plan: SuccessPlan) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,6 +14,10 @@ from rich.table import Table
 
 from copilot.config import Settings
 from copilot.domain import ArticleKind, Audience
+
+if TYPE_CHECKING:
+    from copilot.runtime import Runtime
+    from ingest.pipeline import IngestReport
 
 app = typer.Typer(
     help="Value Copilot: grounded resolutions and value-enhancing suggestions for support agents.",
@@ -33,7 +37,7 @@ def _settings() -> Settings:
         raise typer.Exit(1) from exc
 
 
-def _runtime(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+def _runtime(settings: Settings | None = None) -> Runtime:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from copilot.runtime import Runtime
@@ -41,14 +45,19 @@ def _runtime(settings: Settings | None = None):  # type: ignore[no-untyped-def]
     return Runtime.build(settings or _settings())
 
 
-def _print_report(report) -> None:  # type: ignore[no-untyped-def]
+def _print_report(report: IngestReport) -> None:
     table = Table(title="Ingest summary", show_lines=False)
     table.add_column("")
     for col in ("added", "updated", "unchanged", "deleted", "failed"):
         table.add_column(col, justify="right")
     for name, counts in (("articles", report.articles), ("success plans", report.plans)):
-        table.add_row(name, *(str(getattr(counts, c)) for c in
-                              ("added", "updated", "unchanged", "deleted", "failed")))
+        table.add_row(
+            name,
+            *(
+                str(getattr(counts, c))
+                for c in ("added", "updated", "unchanged", "deleted", "failed")
+            ),
+        )
     console.print(table)
     console.print(
         f"files {report.files} · chunks embedded {report.chunks_embedded} · chunks deleted "
@@ -65,8 +74,10 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles and plans.")],
     prune: Annotated[bool, typer.Option(help="Delete stored items whose files are gone.")] = False,
-    report_file: Annotated[Path | None, typer.Option("--report", help="Write the JSON report "
-                                                     "here (default: <data_dir>/reports/).")] = None,
+    report_file: Annotated[
+        Path | None,
+        typer.Option("--report", help="Write the JSON report here (default: <data_dir>/reports/)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report.")] = False,
 ) -> None:
     """Load, validate, chunk, embed and index knowledge articles and success plans.
@@ -78,9 +89,15 @@ def ingest(
 
     runtime = _runtime()
     ingestor = runtime.ingestor(find_catalog(paths))
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, transient=True,
-                  disable=as_json) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=as_json,
+    ) as bar:
         task = bar.add_task("embedding chunks", total=None)
 
         def progress(_: str, done: int, total: int) -> None:
@@ -104,7 +121,9 @@ def search(
     query: Annotated[str, typer.Argument(help="What the customer asked, in their words.")],
     product: Annotated[str | None, typer.Option(help="Only articles for this product.")] = None,
     plan: Annotated[str | None, typer.Option(help="Only articles that apply to this tier.")] = None,
-    kind: Annotated[list[ArticleKind] | None, typer.Option(help="Article kinds (repeatable).")] = None,
+    kind: Annotated[
+        list[ArticleKind] | None, typer.Option(help="Article kinds (repeatable).")
+    ] = None,
     audience: Annotated[Audience | None, typer.Option(help="customer or internal.")] = None,
     locale: Annotated[str | None, typer.Option(help="Only articles in this locale.")] = None,
     k: Annotated[int, typer.Option(min=1, max=50, help="How many articles.")] = 5,
@@ -119,8 +138,9 @@ def search(
         err.print("[red]--mode must be hybrid, dense or lexical[/red]")
         raise typer.Exit(2)
     runtime = _runtime()
-    filters = SearchFilters(product=product, plan=plan, kinds=tuple(kind or ()),
-                            audience=audience, locale=locale)
+    filters = SearchFilters(
+        product=product, plan=plan, kinds=tuple(kind or ()), audience=audience, locale=locale
+    )
     result = runtime.retriever.search(query, filters, k=k, mode=mode)
     if as_json:
         typer.echo(json.dumps([SearchHitOut.of(h).model_dump() for h in result.hits], indent=2))
@@ -137,8 +157,13 @@ def search(
         label = f"{hit.article.id}\n{hit.article.title}"
         if hit.article.audience is Audience.internal:
             label += "\n[magenta](internal: agents only)[/magenta]"
-        table.add_row(str(rank), label, hit.article.kind.value, f"{hit.score:.3f}",
-                      f"[dim]{section}[/dim]\n{snippet}")
+        table.add_row(
+            str(rank),
+            label,
+            hit.article.kind.value,
+            f"{hit.score:.3f}",
+            f"[dim]{section}[/dim]\n{snippet}",
+        )
     console.print(table)
 
 
@@ -146,15 +171,19 @@ def search(
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default COPILOT_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default COPILOT_PORT).")] = None,
-    ingest_first: Annotated[bool, typer.Option("--ingest/--no-ingest", help="Ingest "
-                                               "COPILOT_KNOWLEDGE_PATHS before serving.")] = True,
+    ingest_first: Annotated[
+        bool,
+        typer.Option("--ingest/--no-ingest", help="Ingest COPILOT_KNOWLEDGE_PATHS before serving."),
+    ] = True,
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs), after ingesting the knowledge folders."""
     import uvicorn
 
     from copilot.api.app import create_app
 
-    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    overrides: dict[str, Any] = {
+        k: v for k, v in (("host", host), ("port", port)) if v is not None
+    }
     try:
         settings = Settings(**overrides)
     except Exception as exc:

@@ -29,8 +29,17 @@ class Runtime:
     catalog: Catalog | None
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
-        """Connect to the configured store and indexes (the embedder loads on first use)."""
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        embedder: SentenceTransformerEmbedder | None = None,
+        chunker: Chunker | None = None,
+    ) -> Runtime:
+        """Connect to the configured store and indexes (the embedder loads on first use).
+
+        A ready embedder or chunker can be passed in to share one across runtimes.
+        """
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = SqlStore.from_url(settings.resolved_database_url)
         vectors: VectorIndex
@@ -42,9 +51,14 @@ class Runtime:
             vectors = ChromaVectorIndex.embedded(
                 settings.resolved_chroma_path, settings.chroma_collection
             )
-        embedder = SentenceTransformerEmbedder(settings.embedder_model, settings.embed_batch_size)
+        embedder = embedder or SentenceTransformerEmbedder(
+            settings.embedder_model, settings.embed_batch_size
+        )
         catalog = find_catalog(list(settings.knowledge_paths))
-        return cls(settings, store, vectors, BM25Index(settings.lexical_path), embedder, catalog)
+        runtime = cls(settings, store, vectors, BM25Index(settings.lexical_path), embedder, catalog)
+        if chunker is not None:
+            runtime.__dict__["chunker"] = chunker  # pre-fill the cached property
+        return runtime
 
     @cached_property
     def chunker(self) -> Chunker:
@@ -58,8 +72,15 @@ class Runtime:
 
     def ingestor(self, catalog: Catalog | None = None) -> Ingestor:
         """An ingestor writing to this runtime's store and indexes."""
-        return Ingestor(self.store, self.vectors, self.lexical, self.embedder, self.chunker,
-                        catalog or self.catalog, on_change=self._content_changed)
+        return Ingestor(
+            self.store,
+            self.vectors,
+            self.lexical,
+            self.embedder,
+            self.chunker,
+            catalog or self.catalog,
+            on_change=self._content_changed,
+        )
 
     def _content_changed(self) -> None:
         if "retriever" in self.__dict__:  # only if this process already serves searches

@@ -8,7 +8,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
+from langchain_text_splitters import (
+    MarkdownHeaderTextSplitter,
+    RecursiveCharacterTextSplitter,
+    TextSplitter,
+)
 
 from copilot.domain import Article, Chunk
 
@@ -39,7 +43,7 @@ class Chunker:
         return self._tokenizer_factory()
 
     @cached_property
-    def _splitter(self) -> RecursiveCharacterTextSplitter:
+    def _splitter(self) -> TextSplitter:
         return RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
             self.tokenizer, chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap
         )

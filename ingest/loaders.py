@@ -32,6 +32,7 @@ from typing import Any
 import frontmatter
 import pydantic
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 from copilot.domain import Article, SuccessPlan
 from copilot.errors import Problem
@@ -41,6 +42,7 @@ ARTICLE_SUFFIXES = {".md", ".markdown", ".html", ".htm", ".txt", ".pdf", ".jsonl
 DATA_SUFFIXES = {".json", ".yaml", ".yml"}
 LIST_FIELDS = ("products", "plans", "features", "value_types", "related")
 SIDECAR = ".meta.yaml"
+_PLACEHOLDER_TITLES = {"", "untitled", "untitled document"}
 _HTML_TAG = re.compile(r"<(p|h[1-6]|div|ul|ol|li|br|table|article|section)\b", re.IGNORECASE)
 
 
@@ -95,14 +97,24 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     problems: list[Problem] = []
     for path in paths:
         if path.is_dir():
-            found.update(p for p in path.rglob("*") if p.is_file() and is_content_file(p)
-                         and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            found.update(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and is_content_file(p)
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
         elif path.is_file():
             if is_content_file(path):
                 found.add(path)
             else:
-                problems.append(Problem(str(path), "not a supported knowledge or plan file", fix=(
-                    "use .md, .html, .txt, .pdf, .json, .jsonl, .yaml or .yml")))
+                problems.append(
+                    Problem(
+                        str(path),
+                        "not a supported knowledge or plan file",
+                        fix=("use .md, .html, .txt, .pdf, .json, .jsonl, .yaml or .yml"),
+                    )
+                )
         else:
             problems.append(Problem(str(path), "no such file or folder", fix="check the path"))
     return sorted(found), problems
@@ -157,8 +169,15 @@ def make_article(
 ) -> Article | None:
     """Validate one article; on failure record each problem and return None."""
     if "body" in meta:
-        result.fail(Problem(source, "`body` is not a front-matter field", "body", line,
-                            "put the article text after the closing ---"))
+        result.fail(
+            Problem(
+                source,
+                "`body` is not a front-matter field",
+                "body",
+                line,
+                "put the article text after the closing ---",
+            )
+        )
         return None
     try:
         article = Article.model_validate({**meta, "body": body, "source": source})
@@ -186,15 +205,37 @@ def _read_sidecar(path: Path, result: Loaded) -> dict[str, Any]:
     return data
 
 
+class _ContractYAML(yaml.SafeLoader):
+    """Safe YAML that leaves dates as text: pydantic then reports a bad date on its field and
+    line instead of the YAML parser raising a bare ValueError (2026-02-30 crashed the load)."""
+
+
+_ContractYAML.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class _FrontMatterYAML(YAMLHandler):
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return yaml.load(fm, Loader=_ContractYAML)
+
+
 def _parse_yaml(text: str, source: str, result: Loaded, line_offset: int = 0) -> Any:
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_ContractYAML)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 + line_offset if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        result.fail(Problem(source, f"invalid YAML: {reason}", line=line,
-                            fix="check indentation, colons and quoting on that line"))
+        result.fail(
+            Problem(
+                source,
+                f"invalid YAML: {reason}",
+                line=line,
+                fix="check indentation, colons and quoting on that line",
+            )
+        )
         return None
 
 
@@ -202,16 +243,37 @@ def _load_markdown(path: Path, result: Loaded) -> None:
     raw = path.read_text(encoding="utf-8")
     source = str(path)
     if not raw.lstrip().startswith("---"):
-        result.fail(Problem(source, "no YAML front matter", line=1, fix=(
-            "start the file with a --- block holding at least id, title, kind and products")))
+        result.fail(
+            Problem(
+                source,
+                "no YAML front matter",
+                line=1,
+                fix=(
+                    "start the file with a --- block holding at least id, title, kind and products"
+                ),
+            )
+        )
         return
+    parsed = _front_matter(raw, source, result)
+    if parsed is not None:
+        meta, body, block = parsed
+        make_article(meta, body, source, result, raw=block)
+
+
+def _front_matter(raw: str, source: str, result: Loaded) -> tuple[dict[str, Any], str, str] | None:
+    """Fields, body and the front-matter block of a file starting with ---; None if its YAML
+    is invalid (the problem is recorded). Line numbers are searched in the block only, so a
+    body line that looks like `field:` is never blamed."""
+    start = raw.find("---")
+    end = raw.find("\n---", start + 3)
+    block = raw[: end + 1] if end > 0 else raw
     try:
-        post = frontmatter.loads(raw)
+        post = frontmatter.loads(raw, handler=_FrontMatterYAML())
     except yaml.YAMLError:
-        end = raw.find("\n---", 3)
-        _parse_yaml(raw[3:end] if end > 0 else raw[3:], source, result, line_offset=1)
-        return
-    make_article(post.metadata, post.content, source, result, raw=raw)
+        # The block keeps the rest of the opening --- line, so its line 1 is the file's line 1.
+        _parse_yaml(block[start + 3 :], source, result, line_offset=raw.count("\n", 0, start))
+        return None
+    return dict(post.metadata), post.content, block
 
 
 def _split_lists(meta: dict[str, Any]) -> dict[str, Any]:
@@ -226,8 +288,12 @@ def html_to_markdown(html: str) -> str:
     import trafilatura
 
     text = trafilatura.extract(
-        html, output_format="markdown", include_formatting=True, include_links=False,
-        favor_recall=True, include_comments=False,
+        html,
+        output_format="markdown",
+        include_formatting=True,
+        include_links=False,
+        favor_recall=True,
+        include_comments=False,
     )
     return text or ""
 
@@ -252,9 +318,13 @@ def _load_html(path: Path, result: Loaded) -> None:
 
 def _load_text(path: Path, result: Loaded) -> None:
     raw = path.read_text(encoding="utf-8")
-    post = frontmatter.loads(raw) if raw.lstrip().startswith("---") else None
-    meta: dict[str, Any] = dict(post.metadata) if post else {}
-    body = post.content if post else raw
+    meta: dict[str, Any] = {}
+    body, block = raw, None
+    if raw.lstrip().startswith("---"):
+        parsed = _front_matter(raw, str(path), result)
+        if parsed is None:
+            return
+        meta, body, block = parsed
     meta.update(_read_sidecar(path, result))
     meta.setdefault("id", path.stem)
     if "title" not in meta:
@@ -262,7 +332,7 @@ def _load_text(path: Path, result: Loaded) -> None:
         if first:
             meta["title"] = first.lstrip("# ")
             body = body.split(first, 1)[1]
-    make_article(_split_lists(meta), body.strip(), str(path), result, raw=raw)
+    make_article(_split_lists(meta), body.strip(), str(path), result, raw=block)
 
 
 def _load_pdf(path: Path, result: Loaded) -> None:
@@ -277,13 +347,21 @@ def _load_pdf(path: Path, result: Loaded) -> None:
         return
     body = "\n\n".join(p.strip() for p in pages if p.strip())
     if not body:
-        result.fail(Problem(str(path), "the PDF has no extractable text (a scan?)",
-                            fix="export it from the source document, or run OCR first"))
+        result.fail(
+            Problem(
+                str(path),
+                "the PDF has no extractable text (a scan?)",
+                fix="export it from the source document, or run OCR first",
+            )
+        )
         return
     meta = _read_sidecar(path, result)
     meta.setdefault("id", path.stem)
     if "title" not in meta:
-        title = (reader.metadata.title if reader.metadata else None) or body.splitlines()[0]
+        title = (reader.metadata.title if reader.metadata else None) or ""
+        # Generators write placeholders such as "untitled" (reportlab's default): not a title.
+        if title.strip().lower() in _PLACEHOLDER_TITLES:
+            title = body.splitlines()[0]
         meta["title"] = title.strip()
     make_article(_split_lists(meta), body, str(path), result)
 
@@ -330,15 +408,23 @@ def map_export_record(record: Mapping[str, Any]) -> tuple[dict[str, Any], str, l
     return _split_lists(meta), body, ignored
 
 
-def _load_records(records: list[Any], source: str, result: Loaded,
-                  lines: list[int] | None = None) -> None:
+def _load_records(
+    records: list[Any], source: str, result: Loaded, lines: list[int] | None = None
+) -> None:
     ignored: set[str] = set()
     for index, record in enumerate(records):
         line = lines[index] if lines else None
         prefix = "" if lines or len(records) == 1 else f"[{index}]."
         if not isinstance(record, dict):
-            result.fail(Problem(source, "expected an object (a JSON mapping)", prefix.rstrip(".")
-                                or None, line, "each record must be {...}"))
+            result.fail(
+                Problem(
+                    source,
+                    "expected an object (a JSON mapping)",
+                    prefix.rstrip(".") or None,
+                    line,
+                    "each record must be {...}",
+                )
+            )
             continue
         if "account_id" in record:
             make_plan(record, source, result, line=line, prefix=prefix)
@@ -347,7 +433,9 @@ def _load_records(records: list[Any], source: str, result: Loaded,
         ignored.update(extra)
         make_article(meta, body, source, result, line=line, prefix=prefix)
     if ignored:
-        result.warnings.append(Problem(source, f"ignored fields not in the contract: {sorted(ignored)}"))
+        result.warnings.append(
+            Problem(source, f"ignored fields not in the contract: {sorted(ignored)}")
+        )
 
 
 def _records_of(data: Any) -> list[Any]:
@@ -366,8 +454,14 @@ def _load_json(path: Path, result: Loaded) -> None:
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
-        result.fail(Problem(str(path), f"invalid JSON: {exc.msg}", line=exc.lineno,
-                            fix="fix the syntax at that line (a missing comma or quote?)"))
+        result.fail(
+            Problem(
+                str(path),
+                f"invalid JSON: {exc.msg}",
+                line=exc.lineno,
+                fix="fix the syntax at that line (a missing comma or quote?)",
+            )
+        )
         return
     _load_records(_records_of(data), str(path), result)
 
@@ -382,14 +476,27 @@ def _load_jsonl(path: Path, result: Loaded) -> None:
             records.append(json.loads(line))
             lines.append(number)
         except json.JSONDecodeError as exc:
-            result.fail(Problem(str(path), f"invalid JSON: {exc.msg}", line=number,
-                                fix="each line must be one complete JSON object"))
+            result.fail(
+                Problem(
+                    str(path),
+                    f"invalid JSON: {exc.msg}",
+                    line=number,
+                    fix="each line must be one complete JSON object",
+                )
+            )
     _load_records(records, str(path), result, lines)
 
 
 # --------------------------------------------------------------------------- success plans
-def make_plan(data: Any, source: str, result: Loaded, *, raw: str | None = None,
-              line: int | None = None, prefix: str = "") -> SuccessPlan | None:
+def make_plan(
+    data: Any,
+    source: str,
+    result: Loaded,
+    *,
+    raw: str | None = None,
+    line: int | None = None,
+    prefix: str = "",
+) -> SuccessPlan | None:
     """Validate one success plan; on failure record each problem and return None."""
     try:
         plan = SuccessPlan.model_validate(data)
@@ -410,10 +517,15 @@ def _load_yaml(path: Path, result: Loaded) -> None:
     for index, record in enumerate(records):
         prefix = "" if len(records) == 1 else f"[{index}]."
         if not isinstance(record, dict) or "account_id" not in record:
-            result.fail(Problem(str(path), "not a success plan: `account_id` is missing",
-                                prefix + "account_id", fix=(
-                                    "YAML files hold success plans; add account_id, or put "
-                                    "articles in Markdown")))
+            result.fail(
+                Problem(
+                    str(path),
+                    "not a success plan: `account_id` is missing",
+                    prefix + "account_id",
+                    fix=(
+                        "YAML files hold success plans; add account_id, or put articles in Markdown"
+                    ),
+                )
+            )
             continue
-        make_plan(record, str(path), result, raw=raw if len(records) == 1 else None,
-                  prefix=prefix)
+        make_plan(record, str(path), result, raw=raw if len(records) == 1 else None, prefix=prefix)

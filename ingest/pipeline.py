@@ -187,12 +187,19 @@ class Ingestor:
         changed = self._write_articles(articles, report, progress)
         changed |= self._write_plans(plans, report)
         if prune_roots is not None:
-            changed |= self._prune(prune_roots, {a.id for a in articles},
-                                   {p.account_id for p, _ in plans}, loaded, report)
+            changed |= self._prune(
+                prune_roots,
+                {a.id for a in articles},
+                {p.account_id for p, _ in plans},
+                loaded,
+                report,
+            )
 
         started = time.perf_counter()
-        if changed or self.lexical.version != self.store.get_state(INDEX_VERSION_KEY) or (
-            self.lexical.version is None
+        if (
+            changed
+            or self.lexical.version != self.store.get_state(INDEX_VERSION_KEY)
+            or (self.lexical.version is None)
         ):
             self.refresh_lexical()
             report.timings_s["bm25"] = time.perf_counter() - started
@@ -214,10 +221,15 @@ class Ingestor:
         first: dict[str, Article] = {}
         for article in articles:
             if article.id in first:
-                report.errors.append(Problem(
-                    article.source or "?", f"duplicate article id '{article.id}'", "id",
-                    fix=f"ids must be unique; '{article.id}' is already used by "
-                        f"{first[article.id].source}"))
+                report.errors.append(
+                    Problem(
+                        article.source or "?",
+                        f"duplicate article id '{article.id}'",
+                        "id",
+                        fix=f"ids must be unique; '{article.id}' is already used by "
+                        f"{first[article.id].source}",
+                    )
+                )
                 continue
             first[article.id] = article
         return list(first.values())
@@ -229,8 +241,14 @@ class Ingestor:
         seen: dict[str, str] = {}
         for plan, source in plans:
             if plan.account_id in seen:
-                report.errors.append(Problem(source, f"duplicate account_id '{plan.account_id}'",
-                                             "account_id", fix=f"already in {seen[plan.account_id]}"))
+                report.errors.append(
+                    Problem(
+                        source,
+                        f"duplicate account_id '{plan.account_id}'",
+                        "account_id",
+                        fix=f"already in {seen[plan.account_id]}",
+                    )
+                )
                 report.plans.failed += 1
                 continue
             problems = self.catalog.check_plan(plan, source) if self.catalog else []
@@ -248,15 +266,25 @@ class Ingestor:
         for article in articles:
             missing = [r for r in article.related if r not in known]
             if missing:
-                report.warnings.append(Problem(article.source or article.id,
-                                               f"related articles {missing} are not in the index",
-                                               "related", fix="ingest them or fix the ids"))
+                report.warnings.append(
+                    Problem(
+                        article.source or article.id,
+                        f"related articles {missing} are not in the index",
+                        "related",
+                        fix="ingest them or fix the ids",
+                    )
+                )
             if features is not None and article.served:
                 unknown = sorted(set(article.features) - features)
                 if unknown:
-                    report.warnings.append(Problem(article.source or article.id,
-                                                   f"features {unknown} are not in the catalog",
-                                                   "features", fix="check the slugs"))
+                    report.warnings.append(
+                        Problem(
+                            article.source or article.id,
+                            f"features {unknown} are not in the catalog",
+                            "features",
+                            fix="check the slugs",
+                        )
+                    )
 
     def _write_articles(
         self, articles: list[Article], report: IngestReport, progress: Progress | None
@@ -291,8 +319,12 @@ class Ingestor:
             try:
                 deleted = self._replace(article, chunks, part, digest)
             except Exception as exc:  # one article's failure must not lose the batch
-                report.errors.append(Problem(article.source or article.id,
-                                             f"could not index article '{article.id}': {exc}"))
+                report.errors.append(
+                    Problem(
+                        article.source or article.id,
+                        f"could not index article '{article.id}': {exc}",
+                    )
+                )
                 report.articles.failed += 1
                 continue
             report.chunks_embedded += len(chunks)
@@ -335,8 +367,9 @@ class Ingestor:
         # Metadata such as status lives on every chunk vector: refresh kept ones too.
         kept = [StoredChunk(c, article) for c in chunks if c.chunk_id in old_ids]
         if kept:
-            self.vectors.upsert(kept, vectors[[i for i, c in enumerate(chunks)
-                                               if c.chunk_id in old_ids]])
+            self.vectors.upsert(
+                kept, vectors[[i for i, c in enumerate(chunks) if c.chunk_id in old_ids]]
+            )
         self.vectors.delete(sorted(stale))
         return len(stale)
 

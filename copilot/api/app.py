@@ -63,9 +63,16 @@ class BodySizeLimit:
             f'{{"detail": "request body is larger than {self.max_bytes} bytes; send fewer or '
             f'smaller files per request, or raise COPILOT_MAX_BODY_BYTES"}}'
         ).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

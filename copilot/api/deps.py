@@ -19,9 +19,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def require_api_key(
-    runtime: RuntimeDep, x_api_key: Annotated[str | None, Header()] = None
-) -> None:
+def require_api_key(runtime: RuntimeDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
     """When API keys are configured, every /v1 call must send one in X-API-Key."""
     keys = runtime.settings.api_keys
     if not keys:
@@ -31,5 +29,5 @@ def require_api_key(
     ):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            detail="missing or unknown API key: send one of COPILOT_API_KEYS in the X-API-Key header",
+            detail="missing or unknown API key: send one of COPILOT_API_KEYS in X-API-Key",
         )

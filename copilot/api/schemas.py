@@ -42,9 +42,15 @@ class SearchHitOut(BaseModel):
         a: Article = hit.article
         c = hit.best_chunk
         return cls(
-            article_id=a.id, title=a.title, kind=a.kind.value, audience=a.audience.value,
-            url=a.url, products=list(a.products), plans=list(a.plans) if a.plans else None,
-            score=round(hit.score, 6), dense_score=hit.dense_score,
+            article_id=a.id,
+            title=a.title,
+            kind=a.kind.value,
+            audience=a.audience.value,
+            url=a.url,
+            products=list(a.products),
+            plans=list(a.plans) if a.plans else None,
+            score=round(hit.score, 6),
+            dense_score=hit.dense_score,
             lexical_score=hit.lexical_score,
             best_chunk=ChunkOut(chunk_id=c.chunk_id, section=list(c.section), text=c.text),
             passage=hit.passage,

@@ -108,7 +108,9 @@ class BM25Index:
         mask = self._masks.get(filters)
         if mask is None:
             mask = np.fromiter(
-                (_meta_matches(m, filters) for m in self._meta), dtype=np.bool_, count=len(self._meta)
+                (_meta_matches(m, filters) for m in self._meta),
+                dtype=np.bool_,
+                count=len(self._meta),
             )
             if len(self._masks) > 256:
                 self._masks.clear()

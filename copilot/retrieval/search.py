@@ -153,11 +153,20 @@ class Retriever:
             ranked = sorted(lexical_articles.items(), key=lambda p: (-p[1], p[0]))
         else:
             ranked = fuse(dense_articles, lexical_articles, self.fusion)
-        chunk_scores = dict(fuse(dense_chunks, lexical_chunks, self.fusion)) if mode == "hybrid" \
+        chunk_scores = (
+            dict(fuse(dense_chunks, lexical_chunks, self.fusion))
+            if mode == "hybrid"
             else (dense_chunks or lexical_chunks)
+        )
         hits = [
-            self._hit(article_id, score, chunk_scores, neighbours,
-                      dense_articles.get(article_id), lexical_articles.get(article_id))
+            self._hit(
+                article_id,
+                score,
+                chunk_scores,
+                neighbours,
+                dense_articles.get(article_id),
+                lexical_articles.get(article_id),
+            )
             for article_id, score in ranked[:k]
         ]
         timings["fuse"] = (time.perf_counter() - started) * 1000

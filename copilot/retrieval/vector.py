@@ -47,10 +47,11 @@ class ChromaVectorIndex:
     def embedded(cls, path: Path, collection: str = "knowledge") -> ChromaVectorIndex:
         """A PersistentClient in a local folder."""
         import chromadb
+        from chromadb.config import Settings as ChromaSettings
 
         path.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(
-            path=str(path), settings=chromadb.Settings(anonymized_telemetry=False)
+            path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
         )
         return cls(client, collection)
 
@@ -58,10 +59,11 @@ class ChromaVectorIndex:
     def server(cls, host: str, port: int, collection: str = "knowledge") -> ChromaVectorIndex:
         """An HttpClient to a running Chroma server (`chroma run`)."""
         import chromadb
+        from chromadb.config import Settings as ChromaSettings
 
         try:
             client = chromadb.HttpClient(
-                host=host, port=port, settings=chromadb.Settings(anonymized_telemetry=False)
+                host=host, port=port, settings=ChromaSettings(anonymized_telemetry=False)
             )
             client.heartbeat()
         except Exception as exc:

@@ -261,11 +261,21 @@ class SqlStore:
             row = s.get(PlanRow, plan.account_id)
             data = plan.model_dump(mode="json")
             if row is None:
-                s.add(PlanRow(account_id=plan.account_id, data=data, content_hash=content_hash,
-                              source=source))
+                s.add(
+                    PlanRow(
+                        account_id=plan.account_id,
+                        data=data,
+                        content_hash=content_hash,
+                        source=source,
+                    )
+                )
             else:
                 row.data, row.content_hash, row.source, row.updated_at = (
-                    data, content_hash, source, _now())
+                    data,
+                    content_hash,
+                    source,
+                    _now(),
+                )
 
     def get_plan(self, account_id: str) -> SuccessPlan | None:
         """An account's success plan, or None."""

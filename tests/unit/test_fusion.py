@@ -139,7 +139,7 @@ def test_lexical_evidence_can_lift_a_close_dense_runner_up() -> None:
 def test_weak_lexical_evidence_does_not_overturn_a_clear_dense_winner() -> None:
     dense = {"kb-a": 0.90, "kb-b": 0.50, "kb-c": 0.10}
     lexical = {"kb-b": 12.0, "kb-a": 11.0, "kb-c": 1.0}
-    assert [item for item, _ in fuse(dense, lexical)][0] == "kb-a"
+    assert next(item for item, _ in fuse(dense, lexical)) == "kb-a"
 
 
 def test_an_item_only_one_list_found_gets_the_other_lists_floor() -> None:
@@ -158,7 +158,11 @@ def test_rrf_sums_weighted_reciprocal_ranks() -> None:
     assert [item for item, _ in fused] == ["b", "a", "c"]
     assert dict(fused) == pytest.approx({"a": 1 / 61, "b": 1 / 62 + 1 / 61, "c": 1 / 62})
     weighted = reciprocal_rank_fusion([["a", "b"], ["b", "c"]], k=1, weights=[4.0, 1.0])
-    assert weighted == [("a", 2.0), ("b", pytest.approx(4 / 3 + 1 / 2)), ("c", pytest.approx(1 / 3))]
+    assert weighted == [
+        ("a", 2.0),
+        ("b", pytest.approx(4 / 3 + 1 / 2)),
+        ("c", pytest.approx(1 / 3)),
+    ]
 
 
 def test_rrf_breaks_exact_ties_by_id() -> None:

@@ -37,11 +37,15 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
         vectors, lexical = runtime.vectors.count(), len(runtime.lexical.ids())
         in_step = version is not None and version == runtime.lexical.version and vectors == lexical
         checks["index"] = {
-            "version": version, "vector_chunks": vectors, "lexical_chunks": lexical,
+            "version": version,
+            "vector_chunks": vectors,
+            "lexical_chunks": lexical,
             "in_step": in_step,
         }
         if version is None:
             checks["index"]["hint"] = "nothing ingested yet: run `copilot ingest knowledge/`"
         ready = in_step
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )

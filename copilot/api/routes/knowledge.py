@@ -39,8 +39,12 @@ def _report_response(report: IngestReport) -> JSONResponse:
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
-                        "properties": {"files": {"type": "array",
-                                                 "items": {"type": "string", "format": "binary"}}},
+                        "properties": {
+                            "files": {
+                                "type": "array",
+                                "items": {"type": "string", "format": "binary"},
+                            }
+                        },
                         "required": ["files"],
                     }
                 },
@@ -73,8 +77,9 @@ async def ingest(request: Request, runtime: RuntimeDep) -> JSONResponse:
             raise HTTPException(422, detail=exc.errors(include_url=False)) from exc
         if not body.articles and not body.success_plans:
             raise HTTPException(422, "send at least one item in `articles` or `success_plans`")
-        return _report_response(runtime.ingestor().ingest_records(body.articles,
-                                                                  body.success_plans))
+        return _report_response(
+            runtime.ingestor().ingest_records(body.articles, body.success_plans)
+        )
     raise HTTPException(
         status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
         "send multipart/form-data with `files`, or application/json with `articles`",
@@ -94,12 +99,16 @@ def search(
     mode: Annotated[str, Query(pattern="^(hybrid|dense|lexical)$")] = "hybrid",
 ) -> SearchOut:
     """Published articles that best answer the query, with their best passage."""
-    filters = SearchFilters(product=product, plan=plan, kinds=tuple(kind or ()),
-                            audience=audience, locale=locale)
+    filters = SearchFilters(
+        product=product, plan=plan, kinds=tuple(kind or ()), audience=audience, locale=locale
+    )
     result = runtime.retriever.search(q, filters, k=k, mode=mode)
-    return SearchOut(query=q, index_version=result.index_version,
-                     took_ms=round(result.timings_ms.get("total", 0.0), 2),
-                     hits=[SearchHitOut.of(h) for h in result.hits])
+    return SearchOut(
+        query=q,
+        index_version=result.index_version,
+        took_ms=round(result.timings_ms.get("total", 0.0), 2),
+        hits=[SearchHitOut.of(h) for h in result.hits],
+    )
 
 
 @router.get("/articles/{article_id}", response_model=Article)
@@ -115,8 +124,11 @@ def get_article(article_id: str, runtime: RuntimeDep) -> Article:
 def put_article(article_id: str, payload: dict[str, Any], runtime: RuntimeDep) -> JSONResponse:
     """Create or replace an article from JSON (the Article contract, with `body`)."""
     if payload.get("id", article_id) != article_id:
-        raise HTTPException(422, f"body id '{payload['id']}' differs from the path id "
-                                 f"'{article_id}'; make them equal or omit the body id")
+        raise HTTPException(
+            422,
+            f"body id '{payload['id']}' differs from the path id "
+            f"'{article_id}'; make them equal or omit the body id",
+        )
     report = runtime.ingestor().ingest_records([{**payload, "id": article_id}])
     response = _report_response(report)
     if report.ok and report.articles.added:

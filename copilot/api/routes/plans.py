@@ -27,8 +27,11 @@ def get_plan(account_id: str, runtime: RuntimeDep) -> SuccessPlan:
 def put_plan(account_id: str, payload: dict[str, Any], runtime: RuntimeDep) -> JSONResponse:
     """Create or replace an account's success plan (validated against the catalog)."""
     if payload.get("account_id", account_id) != account_id:
-        raise HTTPException(422, f"body account_id '{payload['account_id']}' differs from the "
-                                 f"path '{account_id}'; make them equal or omit it")
+        raise HTTPException(
+            422,
+            f"body account_id '{payload['account_id']}' differs from the "
+            f"path '{account_id}'; make them equal or omit it",
+        )
     report = runtime.ingestor().ingest_records(plans=[{**payload, "account_id": account_id}])
     code = status.HTTP_200_OK
     if not report.ok:

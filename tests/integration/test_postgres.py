@@ -1,0 +1,47 @@
+"""The same store code on the PostgreSQL server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from copilot.config import Settings
+from copilot.domain import Article, SuccessPlan
+from copilot.runtime import Runtime
+from copilot.store.sql import SqlStore
+from tests.factories import make_article, make_plan, write_article, write_plan
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres]
+
+
+def test_store_round_trips_articles_and_plans_on_postgres(postgres_url: str) -> None:
+    store = SqlStore.from_url(postgres_url)
+    store.ping()
+    assert store.engine.dialect.name == "postgresql"
+    article = Article.model_validate(make_article(id="kb-1"))
+    store.replace_article(article, [], "h1")
+    assert store.get_article("kb-1") == article
+    assert store.article_hashes() == {"kb-1": "h1"}
+    plan = SuccessPlan.model_validate(make_plan())
+    store.put_plan(plan, "p1", "x.yaml")
+    assert store.get_plan("acct-9001") == plan
+    assert store.delete_article("kb-1") and store.get_article("kb-1") is None
+
+
+def test_full_ingest_and_search_on_postgres(
+    postgres_url: str,
+    tmp_path: Path,
+    embedder,
+    chunker,  # type: ignore[no-untyped-def]
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", database_url=postgres_url)
+    runtime = Runtime.build(settings, embedder=embedder, chunker=chunker)
+    src = tmp_path / "kb"
+    write_article(src, id="kb-1")
+    write_plan(src)
+    first = runtime.ingestor().ingest_paths([src])
+    assert first.ok and first.articles.added == 1 and first.plans.added == 1
+    assert runtime.ingestor().ingest_paths([src]).chunks_embedded == 0
+    hits = runtime.retriever.search("bank feed reconnect").hits
+    assert [h.article.id for h in hits] == ["kb-1"]
