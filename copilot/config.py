@@ -32,8 +32,13 @@ def _split_csv(value: object) -> object:
 class Settings(BaseSettings):
     """Everything configurable, validated once at start."""
 
+    # hide_input_in_errors: a refusal is printed at start; it must not echo the API keys.
     model_config = SettingsConfigDict(
-        env_prefix="COPILOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="COPILOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,
     )
 
     env: Literal["development", "production"] = "development"

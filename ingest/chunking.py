@@ -23,7 +23,10 @@ def load_tokenizer(model_path: Path) -> Any:
     """The embedder's tokenizer alone (much faster to load than the model)."""
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(str(model_path))
+    tokenizer = AutoTokenizer.from_pretrained(str(model_path))
+    # It only counts tokens here; long sections are split before they reach the model.
+    tokenizer.model_max_length = 1_000_000
+    return tokenizer
 
 
 class Chunker:

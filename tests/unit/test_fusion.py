@@ -125,10 +125,13 @@ def test_empty_inputs_give_an_empty_result(config: FusionConfig) -> None:
     assert fuse({}, {}, config) == []
 
 
+SEVENTY = FusionConfig(method="minmax", dense_weight=0.7)
+
+
 def test_lexical_evidence_can_lift_a_close_dense_runner_up() -> None:
     dense = {"kb-a": 0.90, "kb-b": 0.85, "kb-c": 0.20}
     lexical = {"kb-b": 12.0, "kb-c": 3.0}
-    fused = fuse(dense, lexical)
+    fused = fuse(dense, lexical, SEVENTY)
     assert [item for item, _ in fused] == ["kb-b", "kb-a", "kb-c"]
     # kb-b: 0.7 * (0.65 / 0.70) + 0.3 * 1; kb-a: 0.7 * 1 + 0.3 * floor 0; kb-c at both floors.
     assert fused[0][1] == pytest.approx(0.7 * 0.65 / 0.70 + 0.3)
@@ -143,13 +146,13 @@ def test_weak_lexical_evidence_does_not_overturn_a_clear_dense_winner() -> None:
 
 
 def test_an_item_only_one_list_found_gets_the_other_lists_floor() -> None:
-    fused = dict(fuse({"kb-a": 0.9, "kb-b": 0.5}, {"kb-c": 7.0, "kb-a": 2.0}))
+    fused = dict(fuse({"kb-a": 0.9, "kb-b": 0.5}, {"kb-c": 7.0, "kb-a": 2.0}, SEVENTY))
     assert fused["kb-c"] == pytest.approx(0.3)  # dense floor 0, lexical top 1
     assert fused["kb-b"] == pytest.approx(0.0)  # dense bottom 0, lexical floor 0
 
 
 def test_a_list_of_equal_scores_still_outranks_items_it_lacks() -> None:
-    fused = dict(fuse({"kb-a": 0.5, "kb-b": 0.5}, {"kb-b": 4.0}))
+    fused = dict(fuse({"kb-a": 0.5, "kb-b": 0.5}, {"kb-b": 4.0}, SEVENTY))
     assert fused == pytest.approx({"kb-b": 1.0, "kb-a": 0.7})
 
 
