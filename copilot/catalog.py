@@ -63,7 +63,7 @@ class Catalog(BaseModel):
     def check_plan(self, plan: SuccessPlan, source: str) -> list[Problem]:
         """Problems with a success plan's products and entitlements against this catalog."""
         problems: list[Problem] = []
-        allowed: set[str] = set()
+        owned_features: set[str] = set()  # every tier of every owned product (add-ons allowed)
         for owned in plan.products:
             if owned.product not in self.products:
                 problems.append(
@@ -85,7 +85,9 @@ class Catalog(BaseModel):
                     )
                 )
                 continue
-            allowed |= self.features_for(owned.product, owned.plan)
+            owned_features |= {
+                f for added in self.products[owned.product].plans.values() for f in added
+            }
         known = self.all_features()
         unknown = sorted(set(plan.entitlements) - known)
         if unknown:
@@ -95,6 +97,16 @@ class Catalog(BaseModel):
                     f"entitlements {unknown} are not features of any product",
                     "entitlements",
                     fix="check the spelling against catalog.yaml",
+                )
+            )
+        foreign = sorted(set(plan.entitlements) & known - owned_features)
+        if foreign and not any(p.field == "products" for p in problems):
+            problems.append(
+                Problem(
+                    source,
+                    f"entitlements {foreign} belong to products the account does not own",
+                    "entitlements",
+                    fix="add the product to `products` or remove these entitlements",
                 )
             )
         return problems

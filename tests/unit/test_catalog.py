@@ -221,3 +221,17 @@ def test_every_published_sample_article_uses_catalog_products_and_features(
             assert any(tier in sample_catalog.tiers(p) for p in article.products), (
                 f"{article.source}: plan {tier} is not a tier of {article.products}"
             )
+
+
+def test_check_plan_flags_entitlements_of_a_product_the_account_does_not_own() -> None:
+    from copilot.catalog import load_catalog
+    from copilot.domain import SuccessPlan
+    from tests.conftest import KNOWLEDGE
+    from tests.factories import make_plan
+
+    catalog = load_catalog(KNOWLEDGE / "catalog.yaml")
+    plan = SuccessPlan.model_validate(make_plan(entitlements=["invoicing", "geofencing"]))
+    (problem,) = catalog.check_plan(plan, "p.yaml")
+    assert problem.field == "entitlements" and "geofencing" in problem.message
+    upgrade = SuccessPlan.model_validate(make_plan(entitlements=["invoicing", "sso"]))
+    assert catalog.check_plan(upgrade, "p.yaml") == []  # a higher tier's add-on is fine
