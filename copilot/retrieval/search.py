@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from copilot.domain import Article, Chunk
-from copilot.embeddings import Embedder
+from copilot.embeddings import Embedder, Vectors
 from copilot.retrieval.filters import SearchFilters
 from copilot.retrieval.fusion import DEFAULT_FUSION, FusionConfig, fuse
 from copilot.retrieval.lexical import LexicalIndex
@@ -16,6 +16,9 @@ from copilot.retrieval.vector import VectorIndex
 from copilot.store.sql import SqlStore, StoredChunk
 
 INDEX_VERSION_KEY = "index_version"
+# Unfiltered nearest-neighbour queries stay cheap up to about this many results; past it a
+# selective filter is better served by the vector index's own (metadata-scanning) filter.
+MAX_OVERSAMPLE = 1600
 
 
 @dataclass
@@ -76,6 +79,7 @@ class Retriever:
         self._chunks: dict[str, StoredChunk] = {}
         self._by_article: dict[str, list[Chunk]] = {}
         self._version: str | None = None
+        self._allowed: dict[SearchFilters, tuple[frozenset[str], float]] = {}
         self._checked_at = 0.0
         self.refresh()
 
@@ -96,6 +100,7 @@ class Retriever:
                 by_article.setdefault(stored.chunk.article_id, []).append(stored.chunk)
             self._chunks = {c.chunk.chunk_id: c for c in chunks}
             self._by_article = by_article
+            self._allowed = {}
             self._version = version
             self._checked_at = time.monotonic()
 
@@ -135,7 +140,7 @@ class Retriever:
             vector = self.embedder.embed([query])[0]
             timings["embed"] = (time.perf_counter() - started) * 1000
             started = time.perf_counter()
-            dense_chunks = self._known(self.vectors.query(vector, self.dense_candidates, filters))
+            dense_chunks = self._dense(vector, filters)
             timings["dense"] = (time.perf_counter() - started) * 1000
         if mode in ("hybrid", "lexical"):
             started = time.perf_counter()
@@ -172,6 +177,43 @@ class Retriever:
         timings["fuse"] = (time.perf_counter() - started) * 1000
         timings["total"] = sum(timings.values())
         return SearchResult(hits, timings, self._version)
+
+    def _allowed_articles(self, filters: SearchFilters) -> tuple[frozenset[str], float]:
+        """Articles passing the filters, and the share of all chunks they hold."""
+        cached = self._allowed.get(filters)
+        if cached is None:
+            allowed = frozenset(
+                article_id
+                for article_id, chunks in self._by_article.items()
+                if filters.matches(self._chunks[chunks[0].chunk_id].article)
+            )
+            held = sum(len(self._by_article[a]) for a in allowed)
+            cached = (allowed, held / max(len(self._chunks), 1))
+            if len(self._allowed) > 256:
+                self._allowed.clear()
+            self._allowed[filters] = cached
+        return cached
+
+    def _dense(self, vector: Vectors, filters: SearchFilters) -> dict[str, float]:
+        """Dense candidates under the filters: unfiltered neighbours filtered here, sized by the
+        filter's selectivity; the index's own filter only when too few pass."""
+        k = self.dense_candidates
+        allowed, share = self._allowed_articles(filters)
+        if not allowed:
+            return {}
+        total = len(self._chunks)
+        wanted = min(total, int(k / share * 1.5) + 10)
+        if wanted <= MAX_OVERSAMPLE:
+            found: dict[str, float] = {}
+            for chunk_id, score in self.vectors.nearest(vector, wanted):
+                stored = self._chunks.get(chunk_id)
+                if stored is not None and stored.chunk.article_id in allowed:
+                    found[chunk_id] = score
+                    if len(found) == k:
+                        return found
+            if wanted >= total:
+                return found  # every chunk was considered
+        return self._known(self.vectors.query(vector, k, filters))
 
     def _known(self, scored: list[tuple[str, float]]) -> dict[str, float]:
         # A vector whose chunk is not in the store is mid-ingest or stale: never serve it.

@@ -197,7 +197,13 @@ def test_publishing_a_draft_makes_it_searchable(runtime: Runtime, tmp_path: Path
     assert _ids(runtime, "bank feed reconnect") == ["kb-1"]
 
 
-def test_filters_restrict_results_in_both_retrievers(runtime: Runtime, tmp_path: Path) -> None:
+@pytest.mark.parametrize("oversample", [1600, 0], ids=["post-filtered", "index-filtered"])
+def test_filters_restrict_results_in_both_retrievers(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oversample: int
+) -> None:
+    import copilot.retrieval.search as search
+
+    monkeypatch.setattr(search, "MAX_OVERSAMPLE", oversample)
     src = tmp_path / "kb"
     body = "Open **Banking > Bank rules** to categorize transactions automatically."
     write_article(src, id="kb-all", body=body)
