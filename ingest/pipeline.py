@@ -339,13 +339,20 @@ class Ingestor:
     def _embed(self, texts: list[str], progress: Progress | None) -> Any:
         import numpy as np
 
+        # Longest first across the whole job, so every model batch holds texts of similar
+        # length (little padding) while progress is still reported batch by batch.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        vectors: Any = None
         batch = 256
-        parts = []
-        for start in range(0, len(texts), batch):
-            parts.append(self.embedder.embed(texts[start : start + batch]))
+        for start in range(0, len(order), batch):
+            part = order[start : start + batch]
+            embedded = self.embedder.embed([texts[i] for i in part])
+            if vectors is None:
+                vectors = np.zeros((len(texts), embedded.shape[1]), dtype=np.float32)
+            vectors[part] = embedded
             if progress:
                 progress("embed", min(start + batch, len(texts)), len(texts))
-        return np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
+        return vectors if vectors is not None else np.zeros((0, 1), dtype=np.float32)
 
     def _replace(self, article: Article, chunks: list[Chunk], vectors: Any, digest: str) -> int:
         """Swap an article's chunks all-or-nothing; returns how many old chunks went away.

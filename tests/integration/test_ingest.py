@@ -261,3 +261,23 @@ def test_the_sample_knowledge_base_ingests_cleanly(kb_runtime: Runtime) -> None:
     assert len(articles) >= 80
     assert len(kb_runtime.store.list_plans()) >= 25
     assert kb_runtime.vectors.count() == len(kb_runtime.lexical.ids())
+
+
+def test_every_stored_vector_is_the_embedding_of_its_own_chunk(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    from copilot.retrieval.vector import ChromaVectorIndex
+
+    src = tmp_path / "kb"
+    write_article(src, id="kb-short", body="Reset the password from **Settings**.")
+    write_article(src, id="kb-long")
+    write_article(src, id="kb-mid", body="Approve swaps on the **Swap board** before Friday. " * 3)
+    runtime.ingestor().ingest_paths([src])
+    assert isinstance(runtime.vectors, ChromaVectorIndex)
+    chunks = {c.chunk.chunk_id: c.chunk for c in runtime.store.all_chunks()}
+    got = runtime.vectors.collection.get(ids=list(chunks), include=["embeddings"])
+    for chunk_id, stored in zip(got["ids"], got["embeddings"], strict=True):
+        expected = runtime.embedder.embed([chunks[chunk_id].embed_text])[0]
+        assert float(np.dot(stored, expected)) > 0.999, chunk_id
