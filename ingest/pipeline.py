@@ -312,12 +312,23 @@ class Ingestor:
         report.timings_s["embed"] = time.perf_counter() - started
 
         started = time.perf_counter()
+        # Chunk ids are content-addressed, so new vectors never overwrite old ones and one
+        # upsert can add every article's new vectors; readers only see a chunk once the
+        # store transaction of its article commits (vectors not in the store are ignored).
+        old_ids = {article.id: set(self.store.chunk_ids(article.id)) for article, _ in todo}
+        rows = [(a, c) for a, _, chunks in chunked for c in chunks]
+        fresh = [i for i, (a, c) in enumerate(rows) if c.chunk_id not in old_ids[a.id]]
+        if fresh:
+            self.vectors.upsert(
+                [StoredChunk(rows[i][1], rows[i][0]) for i in fresh], vectors[fresh]
+            )
         offset = 0
+        stale: list[str] = []
         for article, digest, chunks in chunked:
             part = vectors[offset : offset + len(chunks)]
             offset += len(chunks)
             try:
-                deleted = self._replace(article, chunks, part, digest)
+                stale += self._commit(article, chunks, part, digest, old_ids[article.id])
             except Exception as exc:  # one article's failure must not lose the batch
                 report.errors.append(
                     Problem(
@@ -328,11 +339,12 @@ class Ingestor:
                 report.articles.failed += 1
                 continue
             report.chunks_embedded += len(chunks)
-            report.chunks_deleted += deleted
             if article.id in stored:
                 report.articles.updated += 1
             else:
                 report.articles.added += 1
+        self.vectors.delete(sorted(stale))
+        report.chunks_deleted += len(stale)
         report.timings_s["index"] = time.perf_counter() - started
         return True
 
@@ -354,31 +366,24 @@ class Ingestor:
                 progress("embed", min(start + batch, len(texts)), len(texts))
         return vectors if vectors is not None else np.zeros((0, 1), dtype=np.float32)
 
-    def _replace(self, article: Article, chunks: list[Chunk], vectors: Any, digest: str) -> int:
-        """Swap an article's chunks all-or-nothing; returns how many old chunks went away.
+    def _commit(
+        self, article: Article, chunks: list[Chunk], vectors: Any, digest: str, old: set[str]
+    ) -> list[str]:
+        """Swap an article's chunks in the store all-or-nothing; returns its stale chunk ids.
 
-        Chunk ids are content-addressed, so new vectors never overwrite old ones: readers see
-        the old chunks (through the store) until the store transaction commits, then the new.
+        Its new vectors are already in the index: on failure they are removed again, and the
+        old chunks stay served.
         """
-        old_ids = set(self.store.chunk_ids(article.id))
-        new = [StoredChunk(c, article) for c in chunks if c.chunk_id not in old_ids]
-        new_vectors = vectors[[i for i, c in enumerate(chunks) if c.chunk_id not in old_ids]]
-        if new:
-            self.vectors.upsert(new, new_vectors)
         try:
             self.store.replace_article(article, chunks, digest)
         except Exception:
-            self.vectors.delete([c.chunk.chunk_id for c in new])
+            self.vectors.delete([c.chunk_id for c in chunks if c.chunk_id not in old])
             raise
-        stale = old_ids - {c.chunk_id for c in chunks}
-        # Metadata such as status lives on every chunk vector: refresh kept ones too.
-        kept = [StoredChunk(c, article) for c in chunks if c.chunk_id in old_ids]
+        # Metadata such as status lives on every chunk vector: refresh the kept ones too.
+        kept = [i for i, c in enumerate(chunks) if c.chunk_id in old]
         if kept:
-            self.vectors.upsert(
-                kept, vectors[[i for i, c in enumerate(chunks) if c.chunk_id in old_ids]]
-            )
-        self.vectors.delete(sorted(stale))
-        return len(stale)
+            self.vectors.upsert([StoredChunk(chunks[i], article) for i in kept], vectors[kept])
+        return sorted(old - {c.chunk_id for c in chunks})
 
     def _write_plans(self, plans: list[tuple[SuccessPlan, str]], report: IngestReport) -> bool:
         stored = self.store.plan_hashes()
