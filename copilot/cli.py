@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -65,9 +66,9 @@ def _print_report(report: IngestReport) -> None:
         f"{report.timings_s.get('total', 0.0):.2f}s · index {report.index_version}"
     )
     for problem in report.warnings:
-        console.print(f"[yellow]warning[/yellow] {problem}")
+        console.print(f"[yellow]warning[/yellow] {escape(str(problem))}")
     for problem in report.errors:
-        err.print(f"[red]error[/red] {problem}")
+        err.print(f"[red]error[/red] {escape(str(problem))}")
 
 
 @app.command()

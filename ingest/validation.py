@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any
 
@@ -58,9 +59,24 @@ def problems_from(
         field = prefix + _field_path(loc) if loc else (prefix.rstrip(".") or None)
         message = str(err["msg"]).removeprefix("Value error, ")
         fix = _fix_for(err)
+        if err["type"] == "extra_forbidden" and loc:
+            message = f"unknown field '{loc[-1]}'"
+            fix = _spelling_fix(str(loc[-1]), exc.title)
         where = line if line is not None else find_line(raw, _field_path(loc), line_offset)
         problems.append(Problem(source, message, field or None, where, fix))
     return problems
+
+
+def _spelling_fix(name: str, model_name: str) -> str:
+    """'did you mean ...' for a misspelt field of a contract model."""
+    from copilot import domain
+
+    model = getattr(domain, model_name, None)
+    fields = list(getattr(model, "model_fields", {}))
+    close = difflib.get_close_matches(name, fields, n=1)
+    if close:
+        return f"did you mean '{close[0]}'? (or remove it)"
+    return f"remove it; allowed fields: {', '.join(f for f in fields if f != 'source')}"
 
 
 def _fix_for(err: Any) -> str | None:

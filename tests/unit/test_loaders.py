@@ -120,7 +120,8 @@ def test_misspelled_field_names_its_line_and_suggests_the_spelling(tmp_path: Pat
     assert problem.source == str(path)
     assert problem.field == "titel"
     assert problem.line == line_of(path, "titel:")
-    assert problem.fix is not None and "spelling" in problem.fix
+    assert problem.message == "unknown field 'titel'"
+    assert problem.fix is not None and "did you mean 'title'" in problem.fix
 
 
 def test_bad_enum_value_names_its_line_and_the_allowed_values(tmp_path: Path) -> None:
