@@ -198,7 +198,10 @@ def serve(
             _print_report(report)
     runtime.retriever.embedder.embed(["warm up"])  # load the model before the first request
     url = f"http://{settings.host}:{settings.port}"
-    console.print(f"[bold green]Value Copilot is serving at {url}[/bold green] (docs: {url}/docs)")
+    console.print(
+        f"[bold green]Value Copilot is serving at {url}[/bold green] (docs: {url}/docs)",
+        soft_wrap=True,
+    )
     uvicorn.run(create_app(runtime), host=settings.host, port=settings.port, log_level="info")
 
 
