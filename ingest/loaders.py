@@ -56,6 +56,17 @@ class Loaded:
     warnings: list[Problem] = field(default_factory=list)
     files: int = 0
     failed_files: set[str] = field(default_factory=set)
+    failed_items: set[tuple[str, str, str]] = field(default_factory=set)  # (kind, file, record)
+
+    @property
+    def failed_articles(self) -> int:
+        """Article records (or article files) that could not be loaded."""
+        return sum(1 for kind, _, _ in self.failed_items if kind == "article")
+
+    @property
+    def failed_plans(self) -> int:
+        """Success plans (or plan files) that could not be loaded."""
+        return sum(1 for kind, _, _ in self.failed_items if kind == "plan")
 
     def extend(self, other: Loaded) -> None:
         """Merge another result into this one."""
@@ -65,6 +76,7 @@ class Loaded:
         self.warnings += other.warnings
         self.files += other.files
         self.failed_files |= other.failed_files
+        self.failed_items |= other.failed_items
 
     def rename_sources(self, names: dict[str, str]) -> None:
         """Replace file paths by display names (for uploads saved to temporary files)."""
@@ -74,11 +86,13 @@ class Loaded:
         for problem in [*self.problems, *self.warnings]:
             problem.source = names.get(problem.source, problem.source)
         self.failed_files = {names.get(f, f) for f in self.failed_files}
+        self.failed_items = {(k, names.get(f, f), r) for k, f, r in self.failed_items}
 
-    def fail(self, problem: Problem) -> None:
+    def fail(self, problem: Problem, kind: str = "article", record: str = "") -> None:
         """Record a problem that stops one item (the rest of the batch goes on)."""
         self.problems.append(problem)
         self.failed_files.add(problem.source)
+        self.failed_items.add((kind, problem.source, record))
 
 
 def is_content_file(path: Path) -> bool:
@@ -186,7 +200,7 @@ def make_article(
             if problem.field == "body" or problem.field == prefix + "body":
                 problem.message = "the article has no body text"
                 problem.fix = "write the article text after the front matter"
-            result.fail(problem)
+            result.fail(problem, "article", f"{line}{prefix}")
         return None
     result.articles.append(article)
     return article
@@ -221,7 +235,9 @@ class _FrontMatterYAML(YAMLHandler):
         return yaml.load(fm, Loader=_ContractYAML)
 
 
-def _parse_yaml(text: str, source: str, result: Loaded, line_offset: int = 0) -> Any:
+def _parse_yaml(
+    text: str, source: str, result: Loaded, line_offset: int = 0, kind: str = "article"
+) -> Any:
     try:
         return yaml.load(text, Loader=_ContractYAML)
     except yaml.YAMLError as exc:
@@ -234,7 +250,8 @@ def _parse_yaml(text: str, source: str, result: Loaded, line_offset: int = 0) ->
                 f"invalid YAML: {reason}",
                 line=line,
                 fix="check indentation, colons and quoting on that line",
-            )
+            ),
+            kind,
         )
         return None
 
@@ -423,7 +440,9 @@ def _load_records(
                     prefix.rstrip(".") or None,
                     line,
                     "each record must be {...}",
-                )
+                ),
+                "article",
+                f"{line}{prefix}",
             )
             continue
         if "account_id" in record:
@@ -482,7 +501,9 @@ def _load_jsonl(path: Path, result: Loaded) -> None:
                     f"invalid JSON: {exc.msg}",
                     line=number,
                     fix="each line must be one complete JSON object",
-                )
+                ),
+                "article",
+                str(number),
             )
     _load_records(records, str(path), result, lines)
 
@@ -502,7 +523,7 @@ def make_plan(
         plan = SuccessPlan.model_validate(data)
     except pydantic.ValidationError as exc:
         for problem in problems_from(exc, source, raw=raw, line=line, prefix=prefix):
-            result.fail(problem)
+            result.fail(problem, "plan", f"{line}{prefix}")
         return None
     result.plans.append((plan, source))
     return plan
@@ -510,7 +531,7 @@ def make_plan(
 
 def _load_yaml(path: Path, result: Loaded) -> None:
     raw = path.read_text(encoding="utf-8")
-    data = _parse_yaml(raw, str(path), result)
+    data = _parse_yaml(raw, str(path), result, kind="plan")
     if data is None and str(path) in result.failed_files:
         return
     records = _records_of(data)
@@ -525,7 +546,9 @@ def _load_yaml(path: Path, result: Loaded) -> None:
                     fix=(
                         "YAML files hold success plans; add account_id, or put articles in Markdown"
                     ),
-                )
+                ),
+                "plan",
+                prefix,
             )
             continue
         make_plan(record, str(path), result, raw=raw if len(records) == 1 else None, prefix=prefix)

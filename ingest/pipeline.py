@@ -182,7 +182,8 @@ class Ingestor:
         articles = self._unique(loaded.articles, report)
         plans = self._check_plans(loaded.plans, report)
         self._warn_on_references(articles, report)
-        report.articles.failed = len(report.skipped_files)
+        report.articles.failed += loaded.failed_articles
+        report.plans.failed += loaded.failed_plans
 
         changed = self._write_articles(articles, report, progress)
         changed |= self._write_plans(plans, report)
@@ -230,6 +231,7 @@ class Ingestor:
                         f"{first[article.id].source}",
                     )
                 )
+                report.articles.failed += 1
                 continue
             first[article.id] = article
         return list(first.values())

@@ -146,6 +146,7 @@ def test_bad_files_are_reported_and_good_ones_still_ingested(
 
     assert not report.ok
     assert report.articles.added == 1
+    assert report.articles.failed == 2 and report.plans.failed == 1
     fields = {(Path(p.source).name, p.field) for p in report.errors}
     assert fields == {("kb-2.md", "kind"), ("kb-3.md", "products[0]"), ("acct-1.yaml", "stage")}
     assert all(p.fix for p in report.errors)
@@ -156,7 +157,7 @@ def test_duplicate_ids_keep_the_first_file_and_name_it(runtime: Runtime, tmp_pat
     write_article(src / "a", id="kb-1")
     write_article(src / "b", id="kb-1", title="Other")
     report = runtime.ingestor().ingest_paths([src])
-    assert report.articles.added == 1
+    assert report.articles.added == 1 and report.articles.failed == 1
     (problem,) = report.errors
     assert problem.field == "id" and "a/kb-1.md" in (problem.fix or "")
 

@@ -659,3 +659,19 @@ def test_rename_sources_replaces_temporary_paths_everywhere(tmp_path: Path) -> N
     assert result.articles[0].source == "good.md"
     assert result.problems[0].source == "bad.md"
     assert result.failed_files == {"bad.md"}
+
+
+def test_failures_are_counted_once_per_item_and_by_kind(tmp_path: Path) -> None:
+    write_article(tmp_path, id="kb-1", kind="guide", products=["Bad Slug"])  # 2 problems, 1 item
+    write_plan(tmp_path, account_id="acct-1", stage="expert")
+    (tmp_path / "export.jsonl").write_text(
+        '{"id": "kb-2", "title": "t", "kind": "faq", "products": ["x"], "body": "b"}\n'
+        '{"id": "kb-3", "title": "t", "kind": "nope", "products": ["x"], "body": "b"}\n'
+        "{not json\n",
+        encoding="utf-8",
+    )
+    loaded = load_paths([tmp_path])
+    assert len(loaded.problems) == 5
+    assert loaded.failed_articles == 3  # kb-1, kb-3, the unparseable line
+    assert loaded.failed_plans == 1
+    assert [a.id for a in loaded.articles] == ["kb-2"]
