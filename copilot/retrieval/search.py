@@ -128,17 +128,22 @@ class Retriever:
         k: int = 5,
         mode: Mode = "hybrid",
         neighbours: int = 1,
+        vector: Vectors | None = None,
     ) -> SearchResult:
-        """The k best articles for the query under the filters."""
+        """The k best articles for the query under the filters.
+
+        `vector` is the query's embedding when the caller already has it.
+        """
         filters = filters or SearchFilters()
         self._maybe_refresh()
         timings: dict[str, float] = {}
         dense_chunks: dict[str, float] = {}
         lexical_chunks: dict[str, float] = {}
         if mode in ("hybrid", "dense"):
-            started = time.perf_counter()
-            vector = self.embedder.embed([query])[0]
-            timings["embed"] = (time.perf_counter() - started) * 1000
+            if vector is None:
+                started = time.perf_counter()
+                vector = self.embedder.embed([query])[0]
+                timings["embed"] = (time.perf_counter() - started) * 1000
             started = time.perf_counter()
             dense_chunks = self._dense(vector, filters)
             timings["dense"] = (time.perf_counter() - started) * 1000

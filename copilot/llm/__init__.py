@@ -1,0 +1,1 @@
+"""Generation layer: one interface, an offline extractive default, optional remote/local models."""
