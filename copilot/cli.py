@@ -169,6 +169,54 @@ def search(
 
 
 @app.command()
+def suggest(
+    case_file: Annotated[Path, typer.Argument(help="A case as JSON (the Case contract).",
+                                              exists=True, dir_okay=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the Suggestion contract.")] = False,
+) -> None:
+    """Show what the side panel would show an agent for a case."""
+    import pydantic
+    from rich.panel import Panel
+
+    from copilot.domain import Case
+
+    try:
+        case = Case.model_validate_json(case_file.read_text(encoding="utf-8"))
+    except pydantic.ValidationError as exc:
+        for e in exc.errors():
+            where = ".".join(str(p) for p in e["loc"]) or "(case)"
+            err.print(f"[red]error[/red] {escape(str(case_file))} [{escape(where)}]: "
+                      f"{escape(e['msg'])}")
+        raise typer.Exit(1) from exc
+    result = _runtime().engine.suggest(case)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    res = result.resolution
+    lines = [f"[bold]{escape(res.summary)}[/bold]", ""]
+    for n, step in enumerate(res.steps, 1):
+        refs = ", ".join(c.article_id for c in step.citations)
+        lines.append(f"{n}. {escape(step.text)} [dim]({refs})[/dim]")
+    console.print(Panel("\n".join(lines), title=f"Resolution · confidence {res.confidence:.2f}",
+                        border_style="green" if res.steps else "red"))
+    if result.hold:
+        console.print(Panel(escape(result.hold.reason), title="Value suggestions held",
+                            border_style="yellow"))
+    for n, v in enumerate(result.value_suggestions, 1):
+        refs = ", ".join(f"{c.article_id} {c.title}" for c in v.citations)
+        body = (f"{escape(v.message)}\n\n[dim]why: {escape(v.rationale)}\n"
+                f"sources: {escape(refs)}[/dim]")
+        console.print(Panel(body, title=f"{n}. {v.type.value} · {escape(v.headline)}",
+                            border_style="cyan"))
+    for signal in result.expansion_signals:
+        console.print(f"[magenta]expansion signal[/magenta] {signal.feature}: "
+                      f"{escape(signal.reason)}")
+    latency = result.meta.latency_ms.get("total", 0.0)
+    console.print(f"[dim]{result.meta.mode} · prompt {result.meta.prompt_id} "
+                  f"{result.meta.prompt_version} · {latency:.0f} ms[/dim]")
+
+
+@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default COPILOT_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default COPILOT_PORT).")] = None,

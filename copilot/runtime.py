@@ -9,6 +9,9 @@ from pathlib import Path
 from copilot.catalog import Catalog, find_catalog
 from copilot.config import ChromaMode, Settings
 from copilot.embeddings import SentenceTransformerEmbedder, bundled_model_path
+from copilot.engine.engine import Engine
+from copilot.llm.base import Generator
+from copilot.llm.factory import build_generator
 from copilot.retrieval.lexical import BM25Index
 from copilot.retrieval.search import Retriever
 from copilot.retrieval.vector import ChromaVectorIndex, VectorIndex
@@ -85,6 +88,16 @@ class Runtime:
     def _content_changed(self) -> None:
         if "retriever" in self.__dict__:  # only if this process already serves searches
             self.retriever.refresh()
+
+    @cached_property
+    def generator(self) -> Generator:
+        """The configured generator (extractive unless COPILOT_LLM_MODE says otherwise)."""
+        return build_generator(self.settings)
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The suggestion engine (one per process)."""
+        return Engine(self.retriever, self.store, self.embedder, self.generator, self.catalog)
 
     @cached_property
     def retriever(self) -> Retriever:

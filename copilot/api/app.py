@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from copilot import __version__
 from copilot.api.deps import require_api_key
-from copilot.api.routes import health, knowledge, plans
+from copilot.api.routes import health, knowledge, plans, suggestions
 from copilot.errors import ConfigError, NotEntitled, NotFound, UpstreamUnavailable, ValidationError
 from copilot.runtime import Runtime
 
@@ -92,6 +92,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     secured = [Depends(require_api_key)]
     app.include_router(knowledge.router, dependencies=secured)
     app.include_router(plans.router, dependencies=secured)
+    app.include_router(suggestions.router, dependencies=secured)
 
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:

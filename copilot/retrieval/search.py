@@ -116,6 +116,10 @@ class Retriever:
         chunks = self._by_article.get(article_id)
         return self._chunks[chunks[0].chunk_id].article if chunks else None
 
+    def article_chunks(self, article_id: str) -> list[Chunk]:
+        """An indexed article's chunks in reading order."""
+        return list(self._by_article.get(article_id, []))
+
     def chunk(self, chunk_id: str) -> StoredChunk | None:
         """A chunk currently served, with its article."""
         return self._chunks.get(chunk_id)

@@ -18,13 +18,14 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     select,
     text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from copilot.domain import Article, Chunk, SuccessPlan
+from copilot.domain import Article, Case, Chunk, SuccessPlan, Suggestion
 from copilot.errors import UpstreamUnavailable
 
 
@@ -73,6 +74,36 @@ class PlanRow(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     source: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class SuggestionRow(Base):
+    __tablename__ = "suggestions"
+
+    suggestion_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(128), index=True)
+    account_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    product: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    agent_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now,
+                                                    index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class FeedbackRow(Base):
+    __tablename__ = "suggestion_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    suggestion_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("suggestions.suggestion_id", ondelete="CASCADE"), index=True
+    )
+    item_id: Mapped[str] = mapped_column(String(64))  # a value suggestion id, or "resolution"
+    item_type: Mapped[str] = mapped_column(String(32))
+    event: Mapped[str] = mapped_column(String(16))
+    final_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    agent_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    product: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
 
 
 class StateRow(Base):
@@ -294,6 +325,50 @@ class SqlStore:
         with self.session() as s:
             result = s.execute(delete(PlanRow).where(PlanRow.account_id == account_id))
             return bool(getattr(result, "rowcount", 0))
+
+    # ------------------------------------------------------------------ suggestions
+    def put_suggestion(self, suggestion: Suggestion, case: Case) -> None:
+        """Keep a returned suggestion so feedback and analytics can refer to it."""
+        with self.session() as s:
+            s.add(SuggestionRow(suggestion_id=suggestion.suggestion_id, case_id=case.case_id,
+                                account_id=case.account_id, product=case.product,
+                                agent_id=case.agent_id,
+                                data=suggestion.model_dump(mode="json")))
+
+    def get_suggestion(self, suggestion_id: str) -> tuple[Suggestion, str | None,
+                                                           str | None] | None:
+        """A stored suggestion with its product and agent, or None."""
+        with self.session() as s:
+            row = s.get(SuggestionRow, suggestion_id)
+            if row is None:
+                return None
+            return Suggestion.model_validate(row.data), row.product, row.agent_id
+
+    def add_feedback(self, suggestion_id: str, item_id: str, item_type: str, event: str, *,
+                     final_text: str | None, reason: str | None, agent_id: str | None,
+                     product: str | None, at: dt.datetime | None = None) -> int:
+        """Record one feedback event; returns its id."""
+        with self.session() as s:
+            row = FeedbackRow(suggestion_id=suggestion_id, item_id=item_id, item_type=item_type,
+                              event=event, final_text=final_text, reason=reason,
+                              agent_id=agent_id, product=product, at=at or _now())
+            s.add(row)
+            s.flush()
+            return int(row.id)
+
+    def feedback_counts(self, group_by: str, since: dt.datetime | None,
+                        until: dt.datetime | None) -> list[tuple[str | None, str, int]]:
+        """(group value, event, count) over a period; group_by is type, product or agent."""
+        column = {"type": FeedbackRow.item_type, "product": FeedbackRow.product,
+                  "agent": FeedbackRow.agent_id}[group_by]
+        query = select(column, FeedbackRow.event, func.count()).group_by(column,
+                                                                          FeedbackRow.event)
+        if since is not None:
+            query = query.where(FeedbackRow.at >= since)
+        if until is not None:
+            query = query.where(FeedbackRow.at < until)
+        with self.session() as s:
+            return [(g, e, int(n)) for g, e, n in s.execute(query).all()]
 
     # ------------------------------------------------------------------ state
     def get_state(self, key: str) -> str | None:

@@ -1,0 +1,1 @@
+"""The copilot engine: case in, grounded resolution and value suggestions out."""

@@ -1,0 +1,742 @@
+"""The engine: a live case in, a grounded resolution and value suggestions out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from copilot.catalog import Catalog
+from copilot.domain import (
+    Article,
+    ArticleKind,
+    Audience,
+    Case,
+    Citation,
+    ExpansionSignal,
+    Hold,
+    MilestoneStatus,
+    Objective,
+    ObjectiveStatus,
+    Resolution,
+    ResolutionStep,
+    Stage,
+    SuccessPlan,
+    Suggestion,
+    SuggestionMeta,
+    SuggestionType,
+    ValueSuggestion,
+)
+from copilot.embeddings import Embedder, Vectors
+from copilot.engine.analysis import Analysis, analyse
+from copilot.llm.base import (
+    CaseText,
+    EvidenceChunk,
+    GenerationOutput,
+    GenerationRequest,
+    Generator,
+    Opportunity,
+)
+from copilot.llm.redact import redact
+from copilot.retrieval.filters import SearchFilters
+from copilot.retrieval.search import ArticleHit, Retriever
+from copilot.store.sql import SqlStore
+
+_NUMBERED = re.compile(r"^\s*\d+\.\s+", re.MULTILINE)
+_DOUBT = re.compile(
+    r"\b(worth it|worth the (?:money|price|cost)|not sure (?:it|this|ledgerly|shiftwise)|"
+    r"thinking (?:of|about) (?:cancel|leaving|switching)|renewal|renew|justify the cost|"
+    r"getting (?:our|my) money's worth|value for money|is it worth)\b",
+    re.IGNORECASE,
+)
+# Which moves fit which stage of the value exchange best (DESIGN.md): a multiplier on relevance.
+STAGE_WEIGHTS: dict[Stage, dict[SuggestionType, float]] = {
+    Stage.onboarding: {
+        SuggestionType.anticipate_needs: 1.2,
+        SuggestionType.achieve_goal: 1.1,
+        SuggestionType.validate_purchase: 1.1,
+    },
+    Stage.learning: {SuggestionType.achieve_goal: 1.15, SuggestionType.educate_better_use: 1.1},
+    Stage.understanding: {
+        SuggestionType.educate_better_use: 1.15,
+        SuggestionType.achieve_goal: 1.1,
+    },
+    Stage.action: {SuggestionType.achieve_goal: 1.15, SuggestionType.anticipate_needs: 1.1},
+    Stage.proficiency: {
+        SuggestionType.advise_new_use: 1.15,
+        SuggestionType.educate_better_use: 1.1,
+    },
+    Stage.adoption: {SuggestionType.advise_new_use: 1.2, SuggestionType.validate_purchase: 1.05},
+}
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Thresholds of the engine (cosine similarities of all-MiniLM-L6-v2 unless noted)."""
+
+    resolution_kinds: tuple[ArticleKind, ...] = (
+        ArticleKind.troubleshooting,
+        ArticleKind.how_to,
+        ArticleKind.faq,
+    )
+    min_resolution_similarity: float = 0.35
+    workaround_similarity: float = 0.55
+    goal_similarity: float = 0.45
+    topic_similarity: float = 0.45
+    intent_similarity: float = 0.35
+    release_window_days: int = 270
+    renewal_window_days: int = 60
+    max_suggestions: int = 3
+    today: dt.date | None = None  # None: the real date (evaluation suites pin it)
+
+
+@dataclass
+class Candidate:
+    """A value opportunity before drafting: its type, evidence and why it fits."""
+
+    type: SuggestionType
+    article: Article
+    score: float
+    facts: dict[str, str]
+    objective_id: str | None = None
+
+
+@dataclass
+class Evidence:
+    """Every chunk the drafts may cite, by id."""
+
+    chunks: dict[str, EvidenceChunk] = field(default_factory=dict)
+
+    def add(self, chunks: Iterable[EvidenceChunk]) -> list[EvidenceChunk]:
+        out = []
+        for chunk in chunks:
+            self.chunks.setdefault(chunk.chunk_id, chunk)
+            out.append(chunk)
+        return out
+
+
+class Engine:
+    """Builds a Suggestion for a case from the knowledge base and the success plan."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        store: SqlStore,
+        embedder: Embedder,
+        generator: Generator,
+        catalog: Catalog | None = None,
+        config: EngineConfig | None = None,
+    ) -> None:
+        self.retriever = retriever
+        self.store = store
+        self.embedder = embedder
+        self.generator = generator
+        self.catalog = catalog
+        self.config = config or EngineConfig()
+        self._workarounds: tuple[str | None, list[Article], Vectors | None] = (None, [], None)
+
+    # ------------------------------------------------------------------ entry point
+    def suggest(self, case: Case) -> Suggestion:
+        """The resolution, up to three value suggestions, expansion signals and any hold."""
+        timings: dict[str, float] = {}
+        started = clock = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[stage] = round((now - clock) * 1000, 2)
+            clock = now
+
+        plan = self.store.get_plan(case.account_id) if case.account_id else None
+        analysis = analyse(case, plan)
+        objectives = [
+            o for o in (plan.objectives if plan else []) if o.status is not ObjectiveStatus.achieved
+        ]
+        texts = [analysis.query, *analysis.sentences, *(o.statement for o in objectives)]
+        intent = plan.purchase_intent if plan and plan.purchase_intent else None
+        if intent:
+            texts.append(intent)
+        vectors = self.embedder.embed(texts)
+        query_vec = vectors[0]
+        sentence_vecs = vectors[1 : 1 + len(analysis.sentences)]
+        objective_vecs = vectors[
+            1 + len(analysis.sentences) : 1 + len(analysis.sentences) + len(objectives)
+        ]
+        intent_vec = vectors[-1] if intent else None
+        lap("analyse")
+
+        evidence = Evidence()
+        resolution_hits, grounded = self._resolve(analysis, query_vec)
+        resolution_evidence = evidence.add(self._hit_evidence(resolution_hits[:1]))
+        lap("resolve")
+
+        signals: list[ExpansionSignal] = []
+        candidates = self._educate(analysis, plan, sentence_vecs, signals)
+        if plan is not None:
+            candidates += self._advise(analysis, plan, query_vec, signals)
+            candidates += self._achieve(
+                analysis, plan, objectives, objective_vecs, query_vec, sentence_vecs, signals
+            )
+            if intent_vec is not None:
+                candidates += self._validate(analysis, plan, intent_vec, case)
+        if grounded:
+            candidates += self._anticipate(analysis, plan, resolution_hits[0].article, query_vec)
+        chosen = self._rank(candidates, plan)
+        lap("opportunities")
+
+        hold = Hold(reason=analysis.hold_reason) if analysis.hold_reason else None
+        opportunities = (
+            []
+            if hold
+            else [
+                Opportunity(
+                    type=c.type,
+                    evidence=evidence.add(self._article_evidence(c.article)),
+                    facts=c.facts,
+                    objective_id=c.objective_id,
+                )
+                for c in chosen
+            ]
+        )
+        request = GenerationRequest(
+            case=CaseText(
+                subject=redact(case.subject),
+                description=redact(case.description),
+                messages=[redact(m.text) for m in case.messages][-3:],
+                customer_name=plan.name if plan else None,
+                product=analysis.product,
+            ),
+            resolution_evidence=resolution_evidence if grounded else [],
+            opportunities=opportunities,
+        )
+        result = self.generator.generate(request)
+        lap("generate")
+
+        resolution, values, dropped = self._ground(
+            result.output, request, evidence, grounded, resolution_hits, chosen
+        )
+        lap("ground")
+        timings["total"] = round((time.perf_counter() - started) * 1000, 2)
+        notes = list(result.notes)
+        if dropped:
+            notes.append(f"grounding check dropped {dropped} draft(s) citing unretrieved text")
+        if analysis.set_aside:
+            notes.append(
+                f"set aside {len(analysis.set_aside)} instruction-like sentence(s) in "
+                "the case: treated as data, not used"
+            )
+        if plan is None:
+            notes.append(
+                "no success plan for this account: only plan-independent suggestions"
+                if case.account_id
+                else "no account on the case: plan-independent suggestions only"
+            )
+        return Suggestion(
+            suggestion_id=f"sg-{uuid.uuid4().hex[:16]}",
+            case_id=case.case_id,
+            resolution=resolution,
+            value_suggestions=values,
+            expansion_signals=_dedupe_signals(signals),
+            hold=hold,
+            meta=SuggestionMeta(
+                mode=result.mode,
+                model=result.model,
+                prompt_id=result.prompt_id,
+                prompt_version=result.prompt_version,
+                index_version=self.retriever.index_version,
+                latency_ms=timings,
+                notes=notes,
+            ),
+        )
+
+    # ------------------------------------------------------------------ resolution
+    def _filters(self, analysis: Analysis, *kinds: ArticleKind, tier: bool = True) -> SearchFilters:
+        return SearchFilters(
+            product=analysis.product,
+            plan=analysis.plan_tier if tier else None,
+            kinds=kinds,
+            audience=Audience.customer,
+        )
+
+    def _resolve(self, analysis: Analysis, query_vec: Vectors) -> tuple[list[ArticleHit], bool]:
+        hits = self.retriever.search(
+            analysis.query,
+            self._filters(analysis, *self.config.resolution_kinds),
+            k=3,
+            vector=query_vec,
+        ).hits
+        grounded = bool(hits) and (hits[0].dense_score or 0.0) >= (
+            self.config.min_resolution_similarity
+        )
+        return hits, grounded
+
+    # ------------------------------------------------------------------ evidence
+    def _chunk_evidence(self, article: Article, chunk_ids: Iterable[str]) -> list[EvidenceChunk]:
+        out = []
+        for chunk_id in chunk_ids:
+            stored = self.retriever.chunk(chunk_id)
+            if stored is None:
+                continue
+            c = stored.chunk
+            out.append(
+                EvidenceChunk(
+                    chunk_id=c.chunk_id,
+                    article_id=article.id,
+                    title=article.title,
+                    url=article.url,
+                    kind=article.kind.value,
+                    audience=article.audience.value,
+                    section=list(c.section),
+                    text=c.text,
+                )
+            )
+        return out
+
+    def _hit_evidence(self, hits: list[ArticleHit]) -> list[EvidenceChunk]:
+        out: list[EvidenceChunk] = []
+        for hit in hits:
+            ordered = sorted([hit.best_chunk, *hit.neighbours], key=lambda c: c.ord)
+            out += self._chunk_evidence(hit.article, [c.chunk_id for c in ordered])
+        return out
+
+    def _article_evidence(self, article: Article) -> list[EvidenceChunk]:
+        """The intro chunk and the first chunk with numbered steps of an article."""
+        chunks = self.retriever.article_chunks(article.id)
+        if not chunks:
+            return []
+        picked = [chunks[0]]
+        steps = next((c for c in chunks if _NUMBERED.search(c.text)), None)
+        if steps is not None and steps is not chunks[0]:
+            picked.append(steps)
+        return self._chunk_evidence(article, [c.chunk_id for c in picked])
+
+    # ------------------------------------------------------------------ entitlement
+    def _not_entitled(
+        self, article: Article, plan: SuccessPlan | None, tier: str | None
+    ) -> list[str]:
+        """Features of the article the account may not use ([] when entitled)."""
+        if plan is None:
+            # Without a plan only articles for every tier are safe to suggest.
+            return [] if article.plans is None else list(article.features) or ["(higher tier)"]
+        known = self.catalog.all_features() if self.catalog else None
+        missing = [
+            f for f in article.features if (known is None or f in known) and not plan.entitled(f)
+        ]
+        if tier is not None and not article.applies_to_plan(tier) and not missing:
+            missing = list(article.features) or [f"({'/'.join(article.plans or [])} tier)"]
+        return missing
+
+    def _signal(
+        self,
+        signals: list[ExpansionSignal],
+        article: Article,
+        missing: list[str],
+        why: str,
+        plan: SuccessPlan | None = None,
+    ) -> None:
+        if plan is None:
+            return  # without a plan there is no account to expand, only unknown entitlements
+        for feature in missing:
+            tier = None
+            if self.catalog:
+                tier = next(
+                    (
+                        t
+                        for p in article.products
+                        if (t := self.catalog.lowest_tier_with(p, feature))
+                    ),
+                    None,
+                )
+            needs = f" (needs {tier})" if tier else ""
+            signals.append(
+                ExpansionSignal(
+                    feature=feature,
+                    article_id=article.id,
+                    reason=f"{why}; the plan does not include {feature}{needs}",
+                )
+            )
+
+    # ------------------------------------------------------------------ the five moves
+    def _published_best_practices(self) -> tuple[list[Article], Vectors | None]:
+        version = self.retriever.index_version
+        if self._workarounds[0] != version or self._workarounds[1] == []:
+            articles = [
+                a
+                for a in self.store.list_articles(status="published")
+                if a.kind is ArticleKind.best_practice
+                and a.workaround
+                and a.audience is Audience.customer
+            ]
+            vecs = self.embedder.embed([a.workaround or "" for a in articles]) if articles else None
+            self._workarounds = (version, articles, vecs)
+        return self._workarounds[1], self._workarounds[2]
+
+    def _educate(
+        self,
+        analysis: Analysis,
+        plan: SuccessPlan | None,
+        sentence_vecs: Vectors,
+        signals: list[ExpansionSignal],
+    ) -> list[Candidate]:
+        """A workaround in the case that a best practice replaces."""
+        articles, vecs = self._published_best_practices()
+        # A habit takes a clause to describe: headings and short subjects are not evidence.
+        usable = [i for i, s in enumerate(analysis.sentences) if len(s.split()) >= 5]
+        if vecs is None or not usable:
+            return []
+        sims = np.full((len(analysis.sentences), len(articles)), -1.0, dtype=np.float32)
+        sims[usable] = sentence_vecs[usable] @ vecs.T  # sentences x workarounds
+        out: list[Candidate] = []
+        for j, article in enumerate(articles):
+            if analysis.product and analysis.product not in article.products:
+                continue
+            i = int(np.argmax(sims[:, j]))
+            score = float(sims[i, j])
+            if score < self.config.workaround_similarity:
+                continue
+            missing = self._not_entitled(article, plan, analysis.plan_tier)
+            if missing:
+                self._signal(
+                    signals,
+                    article,
+                    missing,
+                    f"the customer works around it ({analysis.sentences[i][:80]!r})",
+                    plan,
+                )
+                continue
+            out.append(
+                Candidate(
+                    SuggestionType.educate_better_use,
+                    article,
+                    score,
+                    {
+                        "workaround": article.workaround or "",
+                        "customer_said": analysis.sentences[i],
+                        "practice": article.title,
+                    },
+                )
+            )
+        return out
+
+    def _advise(
+        self,
+        analysis: Analysis,
+        plan: SuccessPlan,
+        query_vec: Vectors,
+        signals: list[ExpansionSignal],
+    ) -> list[Candidate]:
+        """A recent release for an owned product, entitled and not yet adopted."""
+        today = self.config.today or dt.date.today()
+        hits = self.retriever.search(
+            analysis.query,
+            self._filters(analysis, ArticleKind.release_note, tier=False),
+            k=5,
+            vector=query_vec,
+        ).hits
+        out: list[Candidate] = []
+        for hit in hits:
+            article = hit.article
+            if not any(p.product in article.products for p in plan.products):
+                continue
+            if article.released and (today - article.released).days > (
+                self.config.release_window_days
+            ):
+                continue
+            relevance = hit.dense_score or 0.0
+            if relevance < self.config.topic_similarity:
+                continue
+            if article.features and all(f in plan.adopted_features for f in article.features):
+                continue
+            missing = self._not_entitled(article, plan, analysis.plan_tier)
+            if missing:
+                self._signal(
+                    signals, article, missing, f"new release '{article.title}' fits this case", plan
+                )
+                continue
+            out.append(
+                Candidate(
+                    SuggestionType.advise_new_use,
+                    article,
+                    relevance,
+                    {
+                        "release": article.title,
+                        "released": article.released.isoformat() if article.released else "",
+                        "stage": plan.stage.value,
+                    },
+                )
+            )
+        return out[:1]
+
+    def _achieve(
+        self,
+        analysis: Analysis,
+        plan: SuccessPlan,
+        objectives: list[Objective],
+        objective_vecs: Vectors,
+        query_vec: Vectors,
+        sentence_vecs: Vectors,
+        signals: list[ExpansionSignal],
+    ) -> list[Candidate]:
+        """An open objective the case touches, and the how-to for its features."""
+        if not objectives:
+            return []
+        goal_vecs = sentence_vecs  # any sentence may state the goal
+        best: tuple[float, int] | None = None
+        for i, vec in enumerate(objective_vecs):
+            score = float(vec @ query_vec)
+            if len(goal_vecs):
+                score = max(score, float(np.max(goal_vecs @ vec)))
+            if best is None or score > best[0]:
+                best = (score, i)
+        if best is None or best[0] < self.config.goal_similarity:
+            return []
+        objective = objectives[best[1]]
+        hits = self.retriever.search(
+            objective.statement,
+            self._filters(analysis, ArticleKind.how_to, tier=False),
+            k=5,
+            vector=objective_vecs[best[1]],
+        ).hits
+        hits.sort(key=lambda h: (-len(set(h.article.features) & set(objective.features)), -h.score))
+        for hit in hits:
+            missing = self._not_entitled(hit.article, plan, analysis.plan_tier)
+            if missing:
+                self._signal(
+                    signals,
+                    hit.article,
+                    missing,
+                    f"objective '{objective.statement}' needs it",
+                    plan,
+                )
+                continue
+            return [
+                Candidate(
+                    SuggestionType.achieve_goal,
+                    hit.article,
+                    best[0],
+                    {
+                        "objective": objective.statement,
+                        "kpi": str(objective.kpi or ""),
+                        "target": str(objective.target or ""),
+                        "status": objective.status.value,
+                    },
+                    objective_id=objective.id,
+                )
+            ]
+        return []
+
+    def _validate(
+        self, analysis: Analysis, plan: SuccessPlan, intent_vec: Vectors, case: Case
+    ) -> list[Candidate]:
+        """Proof that what they bought delivers on why they bought it."""
+        today = self.config.today or dt.date.today()
+        early = plan.stage in (Stage.onboarding, Stage.learning, Stage.understanding)
+        renewing = any(
+            p.renewal and 0 <= (p.renewal - today).days <= (self.config.renewal_window_days)
+            for p in plan.products
+        )
+        doubt = bool(_DOUBT.search(analysis.customer_text))
+        if not (early or renewing or doubt):
+            return []
+        hits = self.retriever.search(
+            plan.purchase_intent or "",
+            self._filters(analysis, ArticleKind.value_proof),
+            k=3,
+            vector=intent_vec,
+        ).hits
+        for hit in hits:
+            if (hit.dense_score or 0.0) < self.config.intent_similarity:
+                continue
+            if self._not_entitled(hit.article, plan, analysis.plan_tier):
+                continue  # proof built on features they lack would sell, not reassure
+            why = (
+                "renewal is near"
+                if renewing
+                else ("the customer doubts the value" if doubt else f"{plan.stage.value} stage")
+            )
+            return [
+                Candidate(
+                    SuggestionType.validate_purchase,
+                    hit.article,
+                    float(hit.dense_score or 0.0),
+                    {
+                        "purchase_intent": plan.purchase_intent or "",
+                        "why_now": why,
+                        "stage": plan.stage.value,
+                    },
+                )
+            ]
+        return []
+
+    def _anticipate(
+        self, analysis: Analysis, plan: SuccessPlan | None, resolved: Article, query_vec: Vectors
+    ) -> list[Candidate]:
+        """The next step after this resolution, fitted to the next milestone."""
+        milestone = None
+        if plan is not None:
+            upcoming = [
+                m
+                for m in plan.milestones
+                if m.status in (MilestoneStatus.planned, MilestoneStatus.in_progress)
+            ]
+            upcoming.sort(key=lambda m: m.due or dt.date.max)
+            milestone = upcoming[0] if upcoming else None
+        nexts = [
+            a
+            for rid in resolved.related
+            if (a := self.retriever.article(rid)) is not None
+            and a.served
+            and a.audience is Audience.customer
+            and (analysis.product is None or analysis.product in a.products)
+            and a.kind
+            in (ArticleKind.how_to, ArticleKind.best_practice, ArticleKind.troubleshooting)
+        ]
+        nexts = [a for a in nexts if not self._not_entitled(a, plan, analysis.plan_tier)]
+        if plan is not None:
+            nexts = [
+                a
+                for a in nexts
+                if not a.features or not all(f in plan.adopted_features for f in a.features)
+            ]
+        if not nexts:
+            return []
+        article = nexts[0]
+        facts = {"after": resolved.title, "next": article.title}
+        if milestone is not None:
+            facts["milestone"] = milestone.name
+            facts["due"] = milestone.due.isoformat() if milestone.due else ""
+        if plan is not None:
+            facts["stage"] = plan.stage.value
+        return [Candidate(SuggestionType.anticipate_needs, article, 0.5, facts)]
+
+    def _rank(self, candidates: list[Candidate], plan: SuccessPlan | None) -> list[Candidate]:
+        weights = STAGE_WEIGHTS.get(plan.stage, {}) if plan else {}
+        best: dict[SuggestionType, Candidate] = {}
+        for c in candidates:
+            c.score *= weights.get(c.type, 1.0)
+            if c.type not in best or c.score > best[c.type].score:
+                best[c.type] = c
+        ranked = sorted(best.values(), key=lambda c: -c.score)
+        used: set[str] = set()
+        out = []
+        for c in ranked:
+            if c.article.id in used:
+                continue
+            used.add(c.article.id)
+            out.append(c)
+        return out[: self.config.max_suggestions]
+
+    # ------------------------------------------------------------------ grounding
+    def _ground(
+        self,
+        output: GenerationOutput,
+        request: GenerationRequest,
+        evidence: Evidence,
+        grounded: bool,
+        hits: list[ArticleHit],
+        chosen: list[Candidate],
+    ) -> tuple[Resolution, list[ValueSuggestion], int]:
+        """Keep only drafts whose every citation is retrieved, customer-safe evidence."""
+        dropped = 0
+
+        def citations(chunk_ids: list[str]) -> list[Citation] | None:
+            out: list[Citation] = []
+            for cid in chunk_ids:
+                chunk = evidence.chunks.get(cid)
+                if chunk is None or chunk.audience != Audience.customer.value:
+                    return None
+                article = self.retriever.article(chunk.article_id)
+                if article is None or not article.served:
+                    return None
+                out.append(
+                    Citation(
+                        article_id=chunk.article_id,
+                        chunk_id=cid,
+                        title=chunk.title,
+                        url=chunk.url,
+                        quote=_quote(chunk.text),
+                    )
+                )
+            return out
+
+        resolution = Resolution(
+            summary="No grounded answer: nothing in the knowledge base "
+            "matches this case closely enough.",
+            confidence=0.0,
+        )
+        if grounded and output.resolution is not None:
+            steps = []
+            for step in output.resolution.steps:
+                cited = citations(step.chunk_ids)
+                if cited is None or not cited:
+                    dropped += 1
+                    continue
+                steps.append(ResolutionStep(text=step.text, citations=cited))
+            cited_all = citations(output.resolution.chunk_ids) or []
+            if steps or cited_all:
+                seen: dict[str, Citation] = {}
+                for c in [*cited_all, *(c for s in steps for c in s.citations)]:
+                    seen.setdefault(c.chunk_id, c)
+                resolution = Resolution(
+                    summary=output.resolution.summary,
+                    steps=steps,
+                    citations=list(seen.values()),
+                    confidence=_confidence(hits),
+                )
+        allowed = {o.type: o for o in request.opportunities}
+        values: list[ValueSuggestion] = []
+        for draft in output.values:
+            opportunity = allowed.get(draft.type)
+            cited = citations(draft.chunk_ids)
+            if (
+                opportunity is None
+                or not cited
+                or any(c.chunk_id not in {e.chunk_id for e in opportunity.evidence} for c in cited)
+            ):
+                dropped += 1
+                continue
+            candidate = next(c for c in chosen if c.type is draft.type)
+            values.append(
+                ValueSuggestion(
+                    id=f"vs-{uuid.uuid4().hex[:12]}",
+                    type=draft.type,
+                    headline=draft.headline,
+                    message=draft.message,
+                    rationale=draft.rationale,
+                    citations=cited,
+                    confidence=round(min(0.99, max(0.05, candidate.score)), 3),
+                    objective_id=opportunity.objective_id,
+                )
+            )
+            allowed.pop(draft.type)
+        return resolution, values, dropped
+
+
+def _quote(text: str, limit: int = 240) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _confidence(hits: list[ArticleHit]) -> float:
+    """Confidence that the top article answers the case, from its similarity and its margin."""
+    if not hits:
+        return 0.0
+    top = hits[0].dense_score or 0.0
+    second = hits[1].dense_score or 0.0 if len(hits) > 1 else 0.0
+    z = 9.0 * (top - 0.45) + 4.0 * (top - second)
+    return round(float(1.0 / (1.0 + np.exp(-z))), 3)
+
+
+def _dedupe_signals(signals: list[ExpansionSignal]) -> list[ExpansionSignal]:
+    seen: set[str] = set()
+    out = []
+    for s in signals:
+        if s.feature not in seen:
+            seen.add(s.feature)
+            out.append(s)
+    return out

@@ -1,0 +1,357 @@
+"""The `openai` generation mode: any OpenAI-compatible chat endpoint through LangChain's ChatOpenAI.
+
+The model gets the case and the evidence as delimited, redacted, escaped data blocks and answers
+with structured output (a JSON schema of GenerationOutput). Whatever it answers, a draft that
+cites a chunk it was not given is dropped here. Every failure (timeout, HTTP error after the
+retries, unparseable output) is an UpstreamUnavailable, so a FallbackGenerator can step in.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import openai
+import pydantic
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_openai import ChatOpenAI
+
+from copilot.config import Settings
+from copilot.domain import SuggestionType
+from copilot.errors import ConfigError, UpstreamUnavailable
+from copilot.llm.base import (
+    EvidenceChunk,
+    GenerationOutput,
+    GenerationRequest,
+    GenerationResult,
+    Opportunity,
+    ResolutionDraft,
+    ValueDraft,
+)
+from copilot.llm.prompts import PromptTemplate, format_fields, load_prompt
+from copilot.llm.redact import redact
+
+PROMPT_ID = "suggest_llm"
+
+# The data-block formats a template's `blocks` mapping must define, with the fields each may use.
+BLOCK_FIELDS: dict[str, set[str]] = {
+    "case": {"product", "customer_name", "subject", "description", "messages"},
+    "message": {"n", "text"},
+    "evidence": {"chunk_id", "article_id", "kind", "audience", "title", "section", "text"},
+    "opportunity": {"n", "type", "objective_id", "facts", "evidence"},
+    "fact": {"name", "value"},
+    "empty": set(),
+}
+USER_FIELDS = {"case", "resolution_evidence", "opportunities"}
+
+# Status codes the OpenAI client retries before giving up.
+_RETRIED = {408, 409, 429}
+
+
+class LLMTimeout(UpstreamUnavailable):
+    """The model endpoint did not answer within the timeout, on every attempt."""
+
+
+class LLMHTTPError(UpstreamUnavailable):
+    """The model endpoint answered with an HTTP error (after the retries, when retryable)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class LLMInvalidOutput(UpstreamUnavailable):
+    """The model answered, but not with JSON that fits the output schema."""
+
+
+class OpenAIGenerator:
+    """Generator (mode "openai") backed by ChatOpenAI with structured output."""
+
+    def __init__(self, settings: Settings, prompt: PromptTemplate | None = None) -> None:
+        self._prompt = prompt or load_prompt(PROMPT_ID)
+        self._blocks = _checked_blocks(self._prompt)
+        self._timeout_s = settings.llm_timeout_s
+        self._attempts = settings.llm_max_retries + 1
+        self._model_name = settings.llm_model
+        self._base_url = settings.llm_base_url or "https://api.openai.com/v1"
+        # An endpoint without auth (vLLM, Ollama) still needs a key string; never let the client
+        # fall back to an OPENAI_API_KEY from the environment and send it to a third-party URL.
+        api_key = settings.llm_api_key or pydantic.SecretStr("no-key")
+        chat = ChatOpenAI(
+            model=settings.llm_model,
+            base_url=settings.llm_base_url,
+            api_key=api_key,
+            timeout=settings.llm_timeout_s,
+            max_retries=settings.llm_max_retries,
+            use_responses_api=False,
+        )
+        self._chain = chat.with_structured_output(
+            GenerationOutput, method="json_schema", include_raw=True
+        )
+
+    @property
+    def mode(self) -> str:
+        return "openai"
+
+    @property
+    def prompt(self) -> PromptTemplate:
+        return self._prompt
+
+    def messages(self, request: GenerationRequest) -> list[BaseMessage]:
+        """The chat messages sent for a request: the template's system text, then the data."""
+        return [
+            SystemMessage(content=self._prompt.system),
+            HumanMessage(content=self.render_user(request)),
+        ]
+
+    def render_user(self, request: GenerationRequest) -> str:
+        """The user message: the template filled with redacted, escaped data blocks."""
+        blocks = self._blocks
+        case = request.case
+        messages = "\n".join(
+            blocks["message"].format(n=i, text=_data(text))
+            for i, text in enumerate(case.messages, start=1)
+        )
+        case_block = blocks["case"].format(
+            product=_data(case.product or ""),
+            customer_name=_data(case.customer_name or ""),
+            subject=_data(case.subject),
+            description=_data(case.description),
+            messages=messages or blocks["empty"],
+        )
+        opportunities = "\n".join(
+            blocks["opportunity"].format(
+                n=i,
+                type=opp.type.value,
+                objective_id=_ident(opp.objective_id or ""),
+                facts="\n".join(
+                    blocks["fact"].format(name=_data(name), value=_data(value))
+                    for name, value in opp.facts.items()
+                )
+                or blocks["empty"],
+                evidence=self._evidence(opp.evidence),
+            )
+            for i, opp in enumerate(request.opportunities, start=1)
+        )
+        return self._prompt.render_user(
+            case=case_block,
+            resolution_evidence=self._evidence(request.resolution_evidence),
+            opportunities=opportunities or blocks["empty"],
+        )
+
+    def generate(self, request: GenerationRequest) -> GenerationResult:
+        """Ask the model, parse its structured answer, and drop drafts citing unknown chunks."""
+        messages = self.messages(request)
+        try:
+            answer: Mapping[str, Any] = self._chain.invoke(messages)
+        except openai.APITimeoutError as exc:
+            raise LLMTimeout(
+                f"timeout after {self._timeout_s} s, {_attempts(self._attempts)}"
+            ) from exc
+        except openai.APIConnectionError as exc:
+            raise UpstreamUnavailable(
+                f"cannot connect to {self._base_url} ({_cause(exc)}), {_attempts(self._attempts)}"
+            ) from exc
+        except openai.APIStatusError as exc:
+            tries = self._attempts if _retried(exc.status_code) else 1
+            raise LLMHTTPError(
+                f"HTTP {exc.status_code} after {_attempts(tries)}: {_api_message(exc)}",
+                exc.status_code,
+            ) from exc
+        except pydantic.ValidationError as exc:
+            raise LLMInvalidOutput(f"invalid output: {_validation_summary(exc)}") from exc
+        except (json.JSONDecodeError, openai.OpenAIError) as exc:
+            raise LLMInvalidOutput(f"invalid output: {_short(exc)}") from exc
+        except ValueError as exc:  # the structured-output parser's "no parsed field"
+            raise LLMInvalidOutput(f"invalid output: {_short(exc)}") from exc
+
+        if answer.get("parsing_error") is not None:
+            raise LLMInvalidOutput(f"invalid output: {_short(answer['parsing_error'])}")
+        parsed = answer.get("parsed")
+        if not isinstance(parsed, GenerationOutput):
+            raise LLMInvalidOutput("invalid output: the answer holds no structured output")
+        output, notes = ground(parsed, request)
+        raw = answer.get("raw")
+        metadata = getattr(raw, "response_metadata", None) or {}
+        return GenerationResult(
+            output=output,
+            mode=self.mode,
+            model=str(metadata.get("model_name") or self._model_name),
+            prompt_id=self._prompt.id,
+            prompt_version=self._prompt.version,
+            notes=notes,
+        )
+
+    def _evidence(self, chunks: Iterable[EvidenceChunk]) -> str:
+        rendered = [
+            self._blocks["evidence"].format(
+                chunk_id=_ident(c.chunk_id),
+                article_id=_ident(c.article_id),
+                kind=_ident(c.kind),
+                audience=_ident(c.audience),
+                title=_data(c.title),
+                section=_data(" > ".join(c.section)),
+                text=_data(c.text),
+            )
+            for c in chunks
+        ]
+        return "\n".join(rendered) or self._blocks["empty"]
+
+
+def ground(
+    output: GenerationOutput, request: GenerationRequest
+) -> tuple[GenerationOutput, list[str]]:
+    """Drop every draft citing a chunk the request did not give it; say what was dropped."""
+    notes: list[str] = []
+    resolution_ids = {c.chunk_id for c in request.resolution_evidence}
+    resolution = output.resolution
+    if resolution is not None:
+        resolution, resolution_notes = _ground_resolution(resolution, resolution_ids)
+        notes += resolution_notes
+
+    offered = _offered(request.opportunities)
+    values: list[ValueDraft] = []
+    dropped: dict[str, list[str]] = {}
+    for draft in output.values:
+        reason, detail = _reject(draft, offered.get(draft.type), values)
+        if reason:
+            dropped.setdefault(reason, []).append(detail)
+        else:
+            values.append(draft)
+    for reason, details in dropped.items():
+        count = f"{len(details)} value draft" + ("s" if len(details) > 1 else "")
+        notes.append(f"dropped {count} {reason}: {_ids(details)}")
+    return GenerationOutput(resolution=resolution, values=values), notes
+
+
+def _reject(
+    draft: ValueDraft, evidence: dict[str, EvidenceChunk] | None, kept: list[ValueDraft]
+) -> tuple[str | None, str]:
+    """Why a value draft may not be shown (reason, detail), or (None, "") when it may."""
+    if evidence is None:
+        return "of a type no opportunity offered", draft.type.value
+    unknown = [cid for cid in draft.chunk_ids if cid not in evidence]
+    if unknown:
+        return "citing chunk ids not in the evidence", ", ".join(unknown)
+    internal = [cid for cid in draft.chunk_ids if evidence[cid].audience != "customer"]
+    if internal:
+        return "quoting internal articles", ", ".join(internal)
+    if any(v.type is draft.type for v in kept):
+        return "repeating a type already drafted", draft.type.value
+    return None, ""
+
+
+def _ground_resolution(
+    resolution: ResolutionDraft, allowed: set[str]
+) -> tuple[ResolutionDraft | None, list[str]]:
+    unknown = [cid for cid in resolution.chunk_ids if cid not in allowed]
+    if unknown:
+        return None, [
+            f"dropped the resolution: it cites chunk ids not in the evidence: {_ids(unknown)}"
+        ]
+    steps = [s for s in resolution.steps if all(cid in allowed for cid in s.chunk_ids)]
+    if len(steps) == len(resolution.steps):
+        return resolution, []
+    bad = [cid for s in resolution.steps for cid in s.chunk_ids if cid not in allowed]
+    note = (
+        f"dropped {len(resolution.steps) - len(steps)} of {len(resolution.steps)} resolution "
+        f"steps citing chunk ids not in the evidence: {_ids(bad)}"
+    )
+    return resolution.model_copy(update={"steps": steps}), [note]
+
+
+def _offered(
+    opportunities: Iterable[Opportunity],
+) -> dict[SuggestionType, dict[str, EvidenceChunk]]:
+    offered: dict[SuggestionType, dict[str, EvidenceChunk]] = {}
+    for opp in opportunities:
+        chunks = offered.setdefault(opp.type, {})
+        for chunk in opp.evidence:
+            chunks[chunk.chunk_id] = chunk
+    return offered
+
+
+def _checked_blocks(prompt: PromptTemplate) -> dict[str, str]:
+    where = f"prompt {prompt.id} {prompt.version} ({prompt.path})"
+    raw = prompt.extra.get("blocks")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: needs a 'blocks' mapping with {sorted(BLOCK_FIELDS)}")
+    blocks: dict[str, str] = {}
+    for name, allowed in BLOCK_FIELDS.items():
+        text = raw.get(name)
+        if not isinstance(text, str):
+            raise ConfigError(f"{where}: blocks.{name} must be a string")
+        try:
+            fields = format_fields(text)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: blocks.{name} is not a valid template: {exc}") from exc
+        if fields - allowed:
+            raise ConfigError(
+                f"{where}: blocks.{name} uses unknown fields {sorted(fields - allowed)}; "
+                f"it may use {sorted(allowed)}"
+            )
+        blocks[name] = text
+    if prompt.placeholders - USER_FIELDS:
+        raise ConfigError(
+            f"{where}: the user template uses unknown fields "
+            f"{sorted(prompt.placeholders - USER_FIELDS)}; it may use {sorted(USER_FIELDS)}"
+        )
+    return blocks
+
+
+def _data(text: str) -> str:
+    # Escaping keeps data from closing its own block ("</case>") and posing as instructions.
+    return html.escape(redact(text), quote=True)
+
+
+def _ident(value: str) -> str:
+    # Identifiers are not redacted: the model must cite them exactly as given.
+    return html.escape(value, quote=True)
+
+
+def _retried(status: int) -> bool:
+    return status in _RETRIED or status >= 500
+
+
+def _attempts(n: int) -> str:
+    return f"{n} attempt" if n == 1 else f"{n} attempts"
+
+
+def _ids(ids: list[str]) -> str:
+    return ", ".join(dict.fromkeys(ids))
+
+
+def _api_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return _short(error["message"])
+    return _short(exc.message)
+
+
+def _validation_summary(exc: pydantic.ValidationError, shown: int = 3) -> str:
+    parts = []
+    for error in exc.errors()[:shown]:
+        where = ".".join(str(p) for p in error["loc"])
+        got = error.get("input")
+        seen = f" (got {got!r})" if isinstance(got, str) and 0 < len(got) <= 40 else ""
+        parts.append(f"{where}: {error['msg']}{seen}" if where else f"{error['msg']}{seen}")
+    more = exc.error_count() - shown
+    return _short("; ".join(parts) + (f"; and {more} more" if more > 0 else ""), 400)
+
+
+def _cause(exc: BaseException) -> str:
+    """The innermost reason (the socket error under the client's "Connection error.")."""
+    seen: set[int] = set()
+    while (inner := exc.__cause__ or exc.__context__) is not None and id(inner) not in seen:
+        seen.add(id(exc))
+        exc = inner
+    return _short(exc) or type(exc).__name__
+
+
+def _short(value: object, limit: int = 200) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
