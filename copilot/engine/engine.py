@@ -6,7 +6,7 @@ import datetime as dt
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +39,7 @@ from copilot.llm.base import (
     EvidenceChunk,
     GenerationOutput,
     GenerationRequest,
+    GenerationResult,
     Generator,
     Opportunity,
 )
@@ -47,6 +48,7 @@ from copilot.retrieval.filters import SearchFilters
 from copilot.retrieval.search import ArticleHit, Retriever
 from copilot.store.sql import SqlStore
 
+NO_ANSWER = "No grounded answer: nothing in the knowledge base matches this case closely enough."
 _NUMBERED = re.compile(r"^\s*\d+\.\s+", re.MULTILINE)
 _DOUBT = re.compile(
     r"\b(worth it|worth the (?:money|price|cost)|not sure (?:it|this|ledgerly|shiftwise)|"
@@ -143,13 +145,23 @@ class Engine:
     # ------------------------------------------------------------------ entry point
     def suggest(self, case: Case) -> Suggestion:
         """The resolution, up to three value suggestions, expansion signals and any hold."""
+        final: Suggestion | None = None
+        for event in self.stream(case):
+            if isinstance(event, Suggestion):
+                final = event
+        assert final is not None  # stream() always ends with the Suggestion
+        return final
+
+    def stream(self, case: Case) -> Iterator[Resolution | ValueSuggestion | Suggestion]:
+        """The grounded resolution as soon as it is drafted, then each value suggestion, then
+        the whole Suggestion."""
         timings: dict[str, float] = {}
         started = clock = time.perf_counter()
 
         def lap(stage: str) -> None:
             nonlocal clock
             now = time.perf_counter()
-            timings[stage] = round((now - clock) * 1000, 2)
+            timings[stage] = round(timings.get(stage, 0.0) + (now - clock) * 1000, 2)
             clock = now
 
         plan = self.store.get_plan(case.account_id) if case.account_id else None
@@ -157,23 +169,40 @@ class Engine:
         objectives = [
             o for o in (plan.objectives if plan else []) if o.status is not ObjectiveStatus.achieved
         ]
-        texts = [analysis.query, *analysis.sentences, *(o.statement for o in objectives)]
         intent = plan.purchase_intent if plan and plan.purchase_intent else None
-        if intent:
-            texts.append(intent)
-        vectors = self.embedder.embed(texts)
+        texts = [analysis.query, *analysis.sentences, *(o.statement for o in objectives)]
+        vectors = self.embedder.embed([*texts, intent] if intent else texts)
         query_vec = vectors[0]
-        sentence_vecs = vectors[1 : 1 + len(analysis.sentences)]
-        objective_vecs = vectors[
-            1 + len(analysis.sentences) : 1 + len(analysis.sentences) + len(objectives)
-        ]
+        n = len(analysis.sentences)
+        sentence_vecs = vectors[1 : 1 + n]
+        objective_vecs = vectors[1 + n : 1 + n + len(objectives)]
         intent_vec = vectors[-1] if intent else None
         lap("analyse")
 
         evidence = Evidence()
-        resolution_hits, grounded = self._resolve(analysis, query_vec)
-        resolution_evidence = evidence.add(self._hit_evidence(resolution_hits[:1]))
+        hits, grounded = self._resolve(analysis, query_vec)
+        resolution_evidence = evidence.add(self._hit_evidence(hits[:1])) if grounded else []
         lap("resolve")
+
+        case_text = CaseText(
+            subject=redact(case.subject),
+            description=redact(case.description),
+            messages=[redact(m.text) for m in case.messages][-3:],
+            customer_name=plan.name if plan else None,
+            product=analysis.product,
+        )
+        results: list[GenerationResult] = []
+        dropped = 0
+        resolution = Resolution(summary=NO_ANSWER, confidence=0.0)
+        if grounded:
+            request = GenerationRequest(case=case_text, resolution_evidence=resolution_evidence)
+            results.append(self.generator.generate(request))
+            lap("generate")
+            resolution, _, dropped = self._ground(
+                results[-1].output, request, evidence, grounded, hits, []
+            )
+            lap("ground")
+        yield resolution
 
         signals: list[ExpansionSignal] = []
         candidates = self._educate(analysis, plan, sentence_vecs, signals)
@@ -185,15 +214,14 @@ class Engine:
             if intent_vec is not None:
                 candidates += self._validate(analysis, plan, intent_vec, case)
         if grounded:
-            candidates += self._anticipate(analysis, plan, resolution_hits[0].article, query_vec)
+            candidates += self._anticipate(analysis, plan, hits[0].article, query_vec)
         chosen = self._rank(candidates, plan)
+        hold = Hold(reason=analysis.hold_reason) if analysis.hold_reason else None
         lap("opportunities")
 
-        hold = Hold(reason=analysis.hold_reason) if analysis.hold_reason else None
-        opportunities = (
-            []
-            if hold
-            else [
+        values: list[ValueSuggestion] = []
+        if chosen and hold is None:
+            opportunities = [
                 Opportunity(
                     type=c.type,
                     evidence=evidence.add(self._article_evidence(c.article)),
@@ -202,27 +230,16 @@ class Engine:
                 )
                 for c in chosen
             ]
-        )
-        request = GenerationRequest(
-            case=CaseText(
-                subject=redact(case.subject),
-                description=redact(case.description),
-                messages=[redact(m.text) for m in case.messages][-3:],
-                customer_name=plan.name if plan else None,
-                product=analysis.product,
-            ),
-            resolution_evidence=resolution_evidence if grounded else [],
-            opportunities=opportunities,
-        )
-        result = self.generator.generate(request)
-        lap("generate")
+            request = GenerationRequest(case=case_text, opportunities=opportunities)
+            results.append(self.generator.generate(request))
+            lap("generate")
+            _, values, more = self._ground(results[-1].output, request, evidence, False, [], chosen)
+            dropped += more
+            lap("ground")
+            yield from values
 
-        resolution, values, dropped = self._ground(
-            result.output, request, evidence, grounded, resolution_hits, chosen
-        )
-        lap("ground")
         timings["total"] = round((time.perf_counter() - started) * 1000, 2)
-        notes = list(result.notes)
+        notes = [note for r in results for note in r.notes]
         if dropped:
             notes.append(f"grounding check dropped {dropped} draft(s) citing unretrieved text")
         if analysis.set_aside:
@@ -236,7 +253,8 @@ class Engine:
                 if case.account_id
                 else "no account on the case: plan-independent suggestions only"
             )
-        return Suggestion(
+        last = results[-1] if results else None
+        yield Suggestion(
             suggestion_id=f"sg-{uuid.uuid4().hex[:16]}",
             case_id=case.case_id,
             resolution=resolution,
@@ -244,10 +262,10 @@ class Engine:
             expansion_signals=_dedupe_signals(signals),
             hold=hold,
             meta=SuggestionMeta(
-                mode=result.mode,
-                model=result.model,
-                prompt_id=result.prompt_id,
-                prompt_version=result.prompt_version,
+                mode=last.mode if last else self.generator.mode,
+                model=last.model if last else None,
+                prompt_id=last.prompt_id if last else None,
+                prompt_version=last.prompt_version if last else None,
                 index_version=self.retriever.index_version,
                 latency_ms=timings,
                 notes=notes,
@@ -664,11 +682,7 @@ class Engine:
                 )
             return out
 
-        resolution = Resolution(
-            summary="No grounded answer: nothing in the knowledge base "
-            "matches this case closely enough.",
-            confidence=0.0,
-        )
+        resolution = Resolution(summary=NO_ANSWER, confidence=0.0)
         if grounded and output.resolution is not None:
             steps = []
             for step in output.resolution.steps:

@@ -363,3 +363,49 @@ def test_instructions_inside_a_case_change_nothing(engine: Engine) -> None:
     ]
     text = " ".join([injected.resolution.summary, *(v.message for v in injected.value_suggestions)])
     assert "admin mode" not in text and "Ignore all previous" not in text
+
+
+# --------------------------------------------------------------------------- streaming
+class _Recorder:
+    """The extractive generator, logging what each call was asked to draft."""
+
+    mode = "extractive"
+
+    def __init__(self, log: list[str]) -> None:
+        self.inner = ExtractiveGenerator()
+        self.log = log
+
+    def generate(self, request: GenerationRequest) -> GenerationResult:
+        self.log.append(
+            f"draft resolution={bool(request.resolution_evidence)} "
+            f"values={len(request.opportunities)}"
+        )
+        return self.inner.generate(request)
+
+
+def test_stream_yields_the_resolution_before_value_suggestions_are_drafted(
+    kb_runtime: Runtime,
+) -> None:
+    log: list[str] = []
+    engine = Engine(
+        kb_runtime.retriever,
+        kb_runtime.store,
+        kb_runtime.embedder,
+        _Recorder(log),
+        kb_runtime.catalog,
+        EngineConfig(today=TODAY),
+    )
+    case = Case.model_validate(
+        make_case(
+            account_id="acct-1001",
+            subject="Reconciliation",
+            messages=[],
+            description="Every month we export the bank lines to Excel and tick them off "
+            "against our invoices one by one.",
+        )
+    )
+    for item in engine.stream(case):
+        log.append(type(item).__name__)
+    assert log[:2] == ["draft resolution=True values=0", "Resolution"]
+    assert log[2].startswith("draft resolution=False values=")
+    assert log[3:-1] == ["ValueSuggestion"] * (len(log) - 4) and log[-1] == "Suggestion"

@@ -62,7 +62,8 @@ def test_stream_sends_the_resolution_first_then_each_value_suggestion(client: Te
     names = [name for name, _ in events]
     assert names[0] == "resolution" and names[-1] == "done"
     assert set(names[1:-1]) == {"value"} and len(names) >= 3
-    stored = client.get(f"/v1/suggestions/{events[0][1]['suggestion_id']}").json()
+    stored = client.get(f"/v1/suggestions/{events[-1][1]['suggestion_id']}").json()
+    assert stored["resolution"] == events[0][1]
     assert [v["id"] for v in stored["value_suggestions"]] == [
         d["id"] for n, d in events if n == "value"
     ]

@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, model_validator
 
 from copilot.api.deps import RuntimeDep
-from copilot.domain import Case, Suggestion
+from copilot.domain import Case, Resolution, Suggestion, ValueSuggestion
 from copilot.errors import NotFound, Problem, ValidationError
 
 router = APIRouter(prefix="/v1", tags=["suggestions"])
@@ -90,32 +90,29 @@ def suggest(case: Case, runtime: RuntimeDep) -> Suggestion:
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 def suggest_stream(case: Case, runtime: RuntimeDep) -> StreamingResponse:
-    """Server-sent events: `resolution` first, then one `value` per suggestion, then `done`."""
-    suggestion = runtime.engine.suggest(case)
-    runtime.store.put_suggestion(suggestion, case)
+    """Server-sent events: `resolution` as soon as it is drafted, then one `value` per
+    suggestion, then `done` (hold, expansion signals, meta); the suggestion is then stored."""
+
+    def event(name: str, data: object) -> str:
+        return f"event: {name}\ndata: {json.dumps(data)}\n\n"
 
     def events() -> Iterator[str]:
-        def event(name: str, data: object) -> str:
-            return f"event: {name}\ndata: {json.dumps(data)}\n\n"
-
-        yield event(
-            "resolution",
-            {
-                "suggestion_id": suggestion.suggestion_id,
-                **suggestion.resolution.model_dump(mode="json"),
-            },
-        )
-        for value in suggestion.value_suggestions:
-            yield event("value", value.model_dump(mode="json"))
-        yield event(
-            "done",
-            {
-                "suggestion_id": suggestion.suggestion_id,
-                "hold": suggestion.hold.model_dump() if suggestion.hold else None,
-                "expansion_signals": [s.model_dump() for s in suggestion.expansion_signals],
-                "meta": suggestion.meta.model_dump(mode="json"),
-            },
-        )
+        for item in runtime.engine.stream(case):
+            if isinstance(item, Resolution):
+                yield event("resolution", item.model_dump(mode="json"))
+            elif isinstance(item, ValueSuggestion):
+                yield event("value", item.model_dump(mode="json"))
+            else:
+                runtime.store.put_suggestion(item, case)
+                yield event(
+                    "done",
+                    {
+                        "suggestion_id": item.suggestion_id,
+                        "hold": item.hold.model_dump() if item.hold else None,
+                        "expansion_signals": [s.model_dump() for s in item.expansion_signals],
+                        "meta": item.meta.model_dump(mode="json"),
+                    },
+                )
 
     return StreamingResponse(events(), media_type="text/event-stream")
 
