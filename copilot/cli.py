@@ -185,7 +185,7 @@ def suggest(
     except pydantic.ValidationError as exc:
         for e in exc.errors():
             where = ".".join(str(p) for p in e["loc"]) or "(case)"
-            err.print(f"[red]error[/red] {escape(str(case_file))} [{escape(where)}]: "
+            err.print(f"[red]error[/red] {escape(f'{case_file} [{where}]')}: "
                       f"{escape(e['msg'])}")
         raise typer.Exit(1) from exc
     result = _runtime().engine.suggest(case)
