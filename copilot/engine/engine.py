@@ -141,6 +141,7 @@ class Engine:
         self.catalog = catalog
         self.config = config or EngineConfig()
         self._workarounds: tuple[str | None, list[Article], Vectors | None] = (None, [], None)
+        self._text_cache: dict[str, Vectors] = {}
 
     # ------------------------------------------------------------------ entry point
     def suggest(self, case: Case) -> Suggestion:
@@ -170,13 +171,14 @@ class Engine:
             o for o in (plan.objectives if plan else []) if o.status is not ObjectiveStatus.achieved
         ]
         intent = plan.purchase_intent if plan and plan.purchase_intent else None
-        texts = [analysis.query, *analysis.sentences, *(o.statement for o in objectives)]
-        vectors = self.embedder.embed([*texts, intent] if intent else texts)
+        vectors = self.embedder.embed([analysis.query, *analysis.sentences])
         query_vec = vectors[0]
-        n = len(analysis.sentences)
-        sentence_vecs = vectors[1 : 1 + n]
-        objective_vecs = vectors[1 + n : 1 + n + len(objectives)]
-        intent_vec = vectors[-1] if intent else None
+        sentence_vecs = vectors[1:]
+        plan_vecs = self._plan_vectors(
+            [*(o.statement for o in objectives), *([intent] if intent else [])]
+        )
+        objective_vecs = plan_vecs[: len(objectives)]
+        intent_vec = plan_vecs[-1] if intent else None
         lap("analyse")
 
         evidence = Evidence()
@@ -271,6 +273,18 @@ class Engine:
                 notes=notes,
             ),
         )
+
+    def _plan_vectors(self, texts: list[str]) -> Vectors:
+        """Embeddings of success-plan texts, which repeat across an account's cases: cached."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._text_cache]
+        if missing:
+            for text, vec in zip(missing, self.embedder.embed(missing), strict=True):
+                self._text_cache[text] = vec
+            while len(self._text_cache) > 4096:
+                self._text_cache.pop(next(iter(self._text_cache)))
+        if not texts:
+            return np.zeros((0, 1), dtype=np.float32)
+        return np.stack([self._text_cache[t] for t in texts])
 
     # ------------------------------------------------------------------ resolution
     def _filters(self, analysis: Analysis, *kinds: ArticleKind, tier: bool = True) -> SearchFilters:

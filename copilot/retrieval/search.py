@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from copilot.domain import Article, Chunk
 from copilot.embeddings import Embedder, Vectors
 from copilot.retrieval.filters import SearchFilters
@@ -19,6 +21,8 @@ INDEX_VERSION_KEY = "index_version"
 # Unfiltered nearest-neighbour queries stay cheap up to about this many results; past it a
 # selective filter is better served by the vector index's own (metadata-scanning) filter.
 MAX_OVERSAMPLE = 1600
+# A filter this selective is scored exactly in memory from cached vectors instead.
+MAX_EXACT = 5000
 
 
 @dataclass
@@ -80,6 +84,7 @@ class Retriever:
         self._by_article: dict[str, list[Chunk]] = {}
         self._version: str | None = None
         self._allowed: dict[SearchFilters, tuple[frozenset[str], float]] = {}
+        self._exact: dict[SearchFilters, tuple[list[str], Vectors]] = {}
         self._checked_at = 0.0
         self.refresh()
 
@@ -101,6 +106,7 @@ class Retriever:
             self._chunks = {c.chunk.chunk_id: c for c in chunks}
             self._by_article = by_article
             self._allowed = {}
+            self._exact = {}
             self._version = version
             self._checked_at = time.monotonic()
 
@@ -222,7 +228,35 @@ class Retriever:
                         return found
             if wanted >= total:
                 return found  # every chunk was considered
+        held = int(share * total)
+        if held <= MAX_EXACT:
+            return self._exact_scores(vector, filters, allowed, k)
         return self._known(self.vectors.query(vector, k, filters))
+
+    def _exact_scores(
+        self, vector: Vectors, filters: SearchFilters, allowed: frozenset[str], k: int
+    ) -> dict[str, float]:
+        """Exact cosine top-k over a small filtered set, its vectors cached per index version."""
+        cached = self._exact.get(filters)
+        if cached is None:
+            ids = [c.chunk_id for a in sorted(allowed) for c in self._by_article[a]]
+            found = self.vectors.get_vectors(ids)
+            ids = [i for i in ids if i in found]
+            matrix = (
+                np.stack([found[i] for i in ids])
+                if ids
+                else np.zeros((0, len(vector)), dtype=np.float32)
+            )
+            cached = (ids, matrix)
+            if len(self._exact) > 64:
+                self._exact.clear()
+            self._exact[filters] = cached
+        ids, matrix = cached
+        if not ids:
+            return {}
+        sims = matrix @ np.asarray(vector, dtype=np.float32)
+        top = np.argsort(-sims, kind="stable")[:k]
+        return {ids[i]: float(sims[i]) for i in top}
 
     def _known(self, scored: list[tuple[str, float]]) -> dict[str, float]:
         # A vector whose chunk is not in the store is mid-ingest or stale: never serve it.

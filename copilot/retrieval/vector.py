@@ -27,6 +27,8 @@ class VectorIndex(Protocol):
 
     def nearest(self, vector: Vectors, n: int) -> list[tuple[str, float]]: ...
 
+    def get_vectors(self, chunk_ids: Sequence[str]) -> dict[str, Vectors]: ...
+
     def ids(self) -> set[str]: ...
 
     def count(self) -> int: ...
@@ -111,6 +113,18 @@ class ChromaVectorIndex:
         ids = result["ids"][0]
         distances = (result.get("distances") or [[]])[0]
         return [(cid, 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True)]
+
+    def get_vectors(self, chunk_ids: Sequence[str]) -> dict[str, Vectors]:
+        """Stored vectors by chunk id (missing ids are left out)."""
+        found: dict[str, Vectors] = {}
+        ids = list(chunk_ids)
+        for start in range(0, len(ids), _UPSERT_BATCH):
+            got = self.collection.get(
+                ids=ids[start : start + _UPSERT_BATCH], include=["embeddings"]
+            )
+            for cid, vec in zip(got["ids"], got["embeddings"], strict=True):
+                found[cid] = np.asarray(vec, dtype=np.float32)
+        return found
 
     def ids(self) -> set[str]:
         """Every chunk id in the collection."""

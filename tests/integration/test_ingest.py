@@ -198,13 +198,22 @@ def test_publishing_a_draft_makes_it_searchable(runtime: Runtime, tmp_path: Path
     assert _ids(runtime, "bank feed reconnect") == ["kb-1"]
 
 
-@pytest.mark.parametrize("oversample", [1600, 0], ids=["post-filtered", "index-filtered"])
+@pytest.mark.parametrize(
+    ("oversample", "exact"),
+    [(1600, 5000), (0, 5000), (0, -1)],
+    ids=["post-filtered", "exact-in-memory", "index-filtered"],
+)
 def test_filters_restrict_results_in_both_retrievers(
-    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oversample: int
+    runtime: Runtime,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    oversample: int,
+    exact: int,
 ) -> None:
     import copilot.retrieval.search as search
 
     monkeypatch.setattr(search, "MAX_OVERSAMPLE", oversample)
+    monkeypatch.setattr(search, "MAX_EXACT", exact)
     src = tmp_path / "kb"
     body = "Open **Banking > Bank rules** to categorize transactions automatically."
     write_article(src, id="kb-all", body=body)
