@@ -277,3 +277,90 @@ def load_queries(path: Path = QUERIES) -> list[dict[str, Any]]:
         if line.strip():
             rows.append(json.loads(line))
     return rows
+
+
+# --------------------------------------------------------------------------- processes
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a live process has used (Linux /proc), or NaN."""
+    try:
+        # fields after the ")" closing the command name start at field 3 (state)
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class ServedCpuMonitor(CpuMonitor):
+    """CpuMonitor for a benchmark that drives a server it started: the server's CPU is ours.
+
+    stop() adds `server_cpu_s` and leaves only the remaining processes in `other_cpu_s`.
+    """
+
+    def __init__(self, pids: Sequence[int]) -> None:
+        self.pids = list(pids)
+        self._theirs = self._server_cpu()
+        super().__init__()
+
+    def _server_cpu(self) -> float:
+        return sum(process_cpu_s(pid) for pid in self.pids)
+
+    def stop(self) -> dict[str, float]:
+        server = self._server_cpu() - self._theirs
+        figures = super().stop()
+        other = max(0.0, figures["other_cpu_s"] - server)
+        wall = figures["wall_s"]
+        figures.update(
+            server_cpu_s=server,
+            # busy - ours - server; slightly negative when tick accounting rounds differently
+            other_cpu_raw_s=figures["other_cpu_s"] - server,
+            other_cpu_s=other,
+            other_share=other / (wall * self.cpus) if wall else 0.0,
+        )
+        return figures
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now (the OS picks it)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def busiest_processes(n: int = 5) -> list[str]:
+    """The n processes using the most CPU right now (`ps aux --sort=-%cpu`), one line each."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["ps", "-eo", "pid,pcpu,etime,args", "--sort=-pcpu"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line[:140] for line in out.splitlines()[1 : n + 1]]
+
+
+def busy_share(seconds: float = 2.0) -> float:
+    """Share of all CPUs busy (any process) over the next `seconds`, from /proc/stat."""
+    before = _busy_cpu_s()
+    time.sleep(seconds)
+    return (_busy_cpu_s() - before) / (seconds * (os.cpu_count() or 1))
+
+
+def git_revision() -> str:
+    """HEAD of the repository, "+dirty" when tracked files outside bench/ differ from it."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench")
+    return head + ("+dirty" if dirty else "")
