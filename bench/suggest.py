@@ -55,6 +55,8 @@ CASES = REPO_ROOT / "bench" / "cases.jsonl"
 STAGES = ("analyse", "resolve", "opportunities", "generate", "ground", "total")
 TARGET_P95_MS = 150.0
 PLANS = KNOWLEDGE / "success_plans"
+# working copies of the indexes served, per benchmark process (concurrent runs do not collide)
+SERVE_DIR = RESULTS_DIR / "suggest-serve" / str(os.getpid())
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -187,7 +189,7 @@ def prepare_indexes(args: argparse.Namespace) -> list[dict[str, Any]]:
 def working_copy(source: Path, name: str) -> Path:
     """A fresh copy of an index folder for the server (its suggestion writes stay out of the
     cache)."""
-    dest = RESULTS_DIR / "suggest-serve" / name.replace(" ", "-")
+    dest = SERVE_DIR / name.replace(" ", "-")
     shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(source, dest, ignore=shutil.ignore_patterns("reports", "bench-manifest.json"))
     return dest
@@ -608,7 +610,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(prof["text"])
             profiles[name] = prof
-    shutil.rmtree(RESULTS_DIR / "suggest-serve", ignore_errors=True)
+    shutil.rmtree(SERVE_DIR, ignore_errors=True)
 
     write_json(
         "suggest",
