@@ -244,7 +244,12 @@ def serve(
         if paths:
             report = runtime.ingestor().ingest_paths(paths, prune=True)
             _print_report(report)
-    runtime.retriever.embedder.embed(["warm up"])  # load the model before the first request
+    from threadpoolctl import threadpool_limits
+
+    # Requests multiply small matrices; numpy's BLAS worker threads then spin and slow the next
+    # embedding on a small machine. One BLAS thread is faster here (bench/suggest.py).
+    threadpool_limits(1, user_api="blas")
+    runtime.warm_up()  # load the models before the first request
     url = f"http://{settings.host}:{settings.port}"
     console.print(
         f"[bold green]Value Copilot is serving at {url}[/bold green] (docs: {url}/docs)",

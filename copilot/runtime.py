@@ -94,6 +94,11 @@ class Runtime:
         """The configured generator (extractive unless COPILOT_LLM_MODE says otherwise)."""
         return build_generator(self.settings)
 
+    def warm_up(self) -> None:
+        """Load the embedder and the generator's model now, not in the first request."""
+        self.embedder.embed(["warm up"])
+        self.generator.warm_up()
+
     @cached_property
     def engine(self) -> Engine:
         """The suggestion engine (one per process)."""

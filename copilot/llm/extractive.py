@@ -56,6 +56,9 @@ class ExtractiveGenerator:
         self._types: Mapping[str, Mapping[str, str]] = self.prompt.extra["types"]
         self._resolution: Mapping[str, Any] = self.prompt.extra["resolution"]
 
+    def warm_up(self) -> None:
+        """Nothing to load: the templates are read at construction."""
+
     def generate(self, request: GenerationRequest) -> GenerationResult:
         """Resolution steps and one draft per opportunity, each citing its evidence."""
         output = GenerationOutput(

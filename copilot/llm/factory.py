@@ -17,6 +17,13 @@ def build_generator(settings: Settings) -> Generator:
         from copilot.llm.openai_provider import OpenAIGenerator
 
         return FallbackGenerator(OpenAIGenerator(settings), ExtractiveGenerator())
+    if settings.llm_mode is LLMMode.local:
+        from copilot.llm.fallback import FallbackGenerator
+        from copilot.llm.local_provider import LocalGenerator
+
+        # ConfigError now when the `local` extra is missing; the model loads on first use.
+        return FallbackGenerator(LocalGenerator(settings), ExtractiveGenerator())
     raise ConfigError(
-        f"COPILOT_LLM_MODE={settings.llm_mode.value} is not available yet: use extractive or openai"
+        f"COPILOT_LLM_MODE={settings.llm_mode.value} is not available: use extractive, openai "
+        "or local"
     )

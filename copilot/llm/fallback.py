@@ -23,6 +23,15 @@ class FallbackGenerator:
     def mode(self) -> str:
         return self.primary.mode
 
+    def warm_up(self) -> None:
+        """Warm both; a primary that cannot load is logged, and requests will fall back."""
+        self.fallback.warm_up()
+        try:
+            self.primary.warm_up()
+        except UpstreamUnavailable as exc:
+            log.warning("%s generator cannot start (%s); requests will use %s",
+                        self.primary.mode, _reason(exc), self.fallback.mode)
+
     def generate(self, request: GenerationRequest) -> GenerationResult:
         """Generate with the primary; when it cannot answer usably, with the fallback."""
         try:

@@ -99,6 +99,9 @@ class OpenAIGenerator:
     def prompt(self) -> PromptTemplate:
         return self._prompt
 
+    def warm_up(self) -> None:
+        """Nothing to load: the endpoint is reached on the first request (and then retried)."""
+
     def messages(self, request: GenerationRequest) -> list[BaseMessage]:
         """The chat messages sent for a request: the template's system text, then the data."""
         return [
