@@ -41,8 +41,9 @@ def redact(text: str) -> str:
     if not text:
         return text
     text = _EMAIL.sub(EMAIL, text)
-    text = _CARD.sub(_card, text)
+    # "+<country> ..." is a phone even when its digits happen to pass the Luhn check.
     text = _PHONE_INTL.sub(_intl_phone, text)
+    text = _CARD.sub(_card, text)
     return _PHONE_US.sub(PHONE, text)
 
 

@@ -116,3 +116,10 @@ def test_redaction_is_idempotent(text: str) -> None:
 @given(st.text(alphabet=st.characters(blacklist_categories=["Nd"], blacklist_characters="@")))
 def test_text_without_digits_or_at_signs_is_unchanged(text: str) -> None:
     assert redact(text) == text
+
+
+def test_an_international_number_whose_digits_pass_luhn_is_still_a_phone() -> None:
+    assert redact("call +1 28 104 0000 0014 now") == "call [PHONE] now"
+    assert redact("card 4111 1111 1111 1111, phone +44 20 7946 0018") == (
+        "card [CARD], phone [PHONE]"
+    )
