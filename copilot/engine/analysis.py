@@ -12,17 +12,21 @@ _FRUSTRATION = re.compile(
     r"\b(frustrat\w*|unacceptable|ridiculous|furious|angry|fed up|sick of|waste of (?:my |our )?"
     r"time|third time|fourth time|again and again|still (?:not|broken|waiting)|no one has|"
     r"nobody has|escalat\w*|speak to (?:a |your )?manager|cancel (?:our|my) (?:account|"
-    r"subscription|plan)|refund|terrible|awful|worst|disappointed|useless|lost (?:a |the )?"
-    r"(?:client|customer|deal))\b",
+    r"subscription|plan)|(?:third|fourth|fifth|sixth) (?:message|email|request|follow[- ]?up|"
+    r"call)|any update(?=\?)|hello(?=\?)|refund|terrible|awful|worst|disappointed|useless|"
+    r"lost (?:a |the )?(?:client|customer|deal))\b",
     re.IGNORECASE,
 )
 _OUTAGE = re.compile(
     r"\b(outage|is down|are down|went down|completely down|not loading for anyone|"
+    r"(?:sync|feeds?|app|site|system|service|server|platform|everything|all sites) down|"
     r"nobody can (?:log ?in|sign in|access)|no one can (?:log ?in|sign in|access)|service "
     r"unavailable|status page|data loss|lost (?:all )?(?:our |my )?data|data (?:is|has) "
     r"(?:gone|disappeared|missing)|(?:records|invoices|transactions|timesheets|shifts) "
     r"(?:have |has )?(?:disappeared|vanished|been deleted|gone missing)|deleted everything|"
-    r"wiped|corrupt\w*)\b",
+    r"(?:receipts|records|invoices|transactions|timesheets|shifts|punches|entries|data|history|"
+    r"files) (?:are |have |has |were )?(?:all )?(?:gone|vanished|disappeared|been deleted|"
+    r"been wiped)|wiped|corrupt\w*)\b",
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -30,6 +34,16 @@ _GOAL = re.compile(
     r"\b(we want to|we'd like to|we would like to|i want to|i'd like to|our goal|my goal|"
     r"we're trying to|we are trying to|i'm trying to|hoping to|aiming to|we need to be able to|"
     r"so that we can|target is)\b",
+    re.IGNORECASE,
+)
+
+# Habitual wording: how customers describe a routine they have settled into (a workaround).
+_HABIT = re.compile(
+    r"\b(still|usually|always|normally|typically|every (?:day|week|month|morning|night|shift|"
+    r"time|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|each (?:week|month|day|"
+    r"time|morning|shift)|by hand|manually|(?:we|i)'ve been|(?:has|have) been|for now|"
+    r"in the meantime|currently|right now we|we just|we keep|i keep|end up|ends up|"
+    r"instead we|so we|workaround)\b",
     re.IGNORECASE,
 )
 
@@ -69,6 +83,7 @@ class Analysis:
     frustration_signals: list[str] = field(default_factory=list)
     outage_signals: list[str] = field(default_factory=list)
     goal_sentences: list[str] = field(default_factory=list)
+    habit_sentences: list[str] = field(default_factory=list)
     repeated_contacts: int = 0
     set_aside: list[str] = field(default_factory=list)
 
@@ -114,9 +129,9 @@ def analyse(case: Case, plan: SuccessPlan | None) -> Analysis:
         frustration.append("shouting")
         score += 1
     repeated = max(0, len(customer) - 2)
-    if repeated >= 2:
+    if repeated >= 2:  # four or more customer messages: chasing, not conversing
         frustration.append(f"{len(customer)} customer messages")
-        score += 1
+        score += FRUSTRATION_HOLD_SCORE
     if case.priority is Priority.urgent:
         frustration.append("urgent priority")
         score += 2
@@ -125,6 +140,7 @@ def analyse(case: Case, plan: SuccessPlan | None) -> Analysis:
         score += 1
     outage = [m.group(0) for m in _OUTAGE.finditer(customer_text)]
     goals = [s for s in sentences if _GOAL.search(s)]
+    habits = [s for s in sentences if _HABIT.search(s)]
     return Analysis(
         query=query,
         customer_text=customer_text,
@@ -135,6 +151,7 @@ def analyse(case: Case, plan: SuccessPlan | None) -> Analysis:
         frustration_signals=frustration,
         outage_signals=outage,
         goal_sentences=goals,
+        habit_sentences=habits,
         repeated_contacts=repeated,
         set_aside=set_aside,
     )

@@ -87,13 +87,16 @@ class EngineConfig:
         ArticleKind.faq,
     )
     min_resolution_similarity: float = 0.35
-    workaround_similarity: float = 0.55
+    workaround_similarity: float = 0.6
+    habit_similarity: float = 0.38  # for a sentence in habitual terms (analysis.HABIT)
     goal_similarity: float = 0.45
     topic_similarity: float = 0.45
     intent_similarity: float = 0.35
+    release_margin: float = 0.15  # how far below the best answer's similarity a release may be
     release_window_days: int = 270
     renewal_window_days: int = 60
     max_suggestions: int = 3
+    resolution_candidates: int = 5  # articles retrieved for the resolution (the best is used)
     today: dt.date | None = None  # None: the real date (evaluation suites pin it)
 
 
@@ -122,6 +125,18 @@ class Evidence:
         return out
 
 
+@dataclass
+class Trace:
+    """What the engine looked at for one case: for evaluation and debugging, not the contract."""
+
+    analysis: Analysis | None = None
+    resolution_hits: list[ArticleHit] = field(default_factory=list)
+    grounded: bool = False
+    evidence: dict[str, EvidenceChunk] = field(default_factory=dict)
+    candidates: list[Candidate] = field(default_factory=list)  # every value opportunity found
+    chosen: list[Candidate] = field(default_factory=list)  # the ones drafted, best first
+
+
 class Engine:
     """Builds a Suggestion for a case from the knowledge base and the success plan."""
 
@@ -144,18 +159,21 @@ class Engine:
         self._text_cache: dict[str, Vectors] = {}
 
     # ------------------------------------------------------------------ entry point
-    def suggest(self, case: Case) -> Suggestion:
+    def suggest(self, case: Case, trace: Trace | None = None) -> Suggestion:
         """The resolution, up to three value suggestions, expansion signals and any hold."""
         final: Suggestion | None = None
-        for event in self.stream(case):
+        for event in self.stream(case, trace):
             if isinstance(event, Suggestion):
                 final = event
         assert final is not None  # stream() always ends with the Suggestion
         return final
 
-    def stream(self, case: Case) -> Iterator[Resolution | ValueSuggestion | Suggestion]:
+    def stream(
+        self, case: Case, trace: Trace | None = None
+    ) -> Iterator[Resolution | ValueSuggestion | Suggestion]:
         """The grounded resolution as soon as it is drafted, then each value suggestion, then
-        the whole Suggestion."""
+        the whole Suggestion. A `trace` is filled with what was retrieved and considered."""
+        trace = trace if trace is not None else Trace()
         timings: dict[str, float] = {}
         started = clock = time.perf_counter()
 
@@ -181,8 +199,9 @@ class Engine:
         intent_vec = plan_vecs[-1] if intent else None
         lap("analyse")
 
-        evidence = Evidence()
+        evidence = Evidence(trace.evidence)
         hits, grounded = self._resolve(analysis, query_vec)
+        trace.analysis, trace.resolution_hits, trace.grounded = analysis, hits, grounded
         resolution_evidence = evidence.add(self._hit_evidence(hits[:1])) if grounded else []
         lap("resolve")
 
@@ -209,15 +228,25 @@ class Engine:
         signals: list[ExpansionSignal] = []
         candidates = self._educate(analysis, plan, sentence_vecs, signals)
         if plan is not None:
-            candidates += self._advise(analysis, plan, query_vec, signals)
+            best_answer = (hits[0].dense_score or 0.0) if grounded else 0.0
+            candidates += self._advise(analysis, plan, query_vec, signals, best_answer)
             candidates += self._achieve(
-                analysis, plan, objectives, objective_vecs, query_vec, sentence_vecs, signals
+                analysis,
+                plan,
+                objectives,
+                objective_vecs,
+                query_vec,
+                sentence_vecs,
+                signals,
+                hits[0].article if grounded else None,
             )
             if intent_vec is not None:
                 candidates += self._validate(analysis, plan, intent_vec, case)
         if grounded:
             candidates += self._anticipate(analysis, plan, hits[0].article, query_vec)
+        trace.candidates = list(candidates)
         chosen = self._rank(candidates, plan)
+        trace.chosen = chosen
         hold = Hold(reason=analysis.hold_reason) if analysis.hold_reason else None
         lap("opportunities")
 
@@ -299,7 +328,7 @@ class Engine:
         hits = self.retriever.search(
             analysis.query,
             self._filters(analysis, *self.config.resolution_kinds),
-            k=3,
+            k=self.config.resolution_candidates,
             vector=query_vec,
         ).hits
         grounded = bool(hits) and (hits[0].dense_score or 0.0) >= (
@@ -423,13 +452,33 @@ class Engine:
             return []
         sims = np.full((len(analysis.sentences), len(articles)), -1.0, dtype=np.float32)
         sims[usable] = sentence_vecs[usable] @ vecs.T  # sentences x workarounds
+        other_product = [
+            j
+            for j, a in enumerate(articles)
+            if analysis.product and analysis.product not in a.products
+        ]
+        sims[:, other_product] = -1.0
+        # A sentence describes one habit: only its closest workaround may claim it, so a
+        # weaker match cannot stand in for a best practice the plan does not include.
+        closest = sims.max(axis=1, keepdims=True)
+        sims[sims < closest] = -1.0
+        # A sentence in habitual terms ("we still...", "every Monday I...") needs less
+        # similarity to name a habit than one that may only mention the same things.
+        bars = np.array(
+            [
+                self.config.habit_similarity
+                if s in analysis.habit_sentences
+                else self.config.workaround_similarity
+                for s in analysis.sentences
+            ],
+            dtype=np.float32,
+        )
+        sims[sims < bars[:, None]] = -1.0
         out: list[Candidate] = []
         for j, article in enumerate(articles):
-            if analysis.product and analysis.product not in article.products:
-                continue
             i = int(np.argmax(sims[:, j]))
             score = float(sims[i, j])
-            if score < self.config.workaround_similarity:
+            if score < 0:
                 continue
             missing = self._not_entitled(article, plan, analysis.plan_tier)
             if missing:
@@ -461,6 +510,7 @@ class Engine:
         plan: SuccessPlan,
         query_vec: Vectors,
         signals: list[ExpansionSignal],
+        best_answer: float = 0.0,
     ) -> list[Candidate]:
         """A recent release for an owned product, entitled and not yet adopted."""
         today = self.config.today or dt.date.today()
@@ -480,7 +530,11 @@ class Engine:
             ):
                 continue
             relevance = hit.dense_score or 0.0
-            if relevance < self.config.topic_similarity:
+            # A release only loosely related to a case that an article answers squarely would
+            # distract: it must be about as close to the case as the best answer.
+            if relevance < max(
+                self.config.topic_similarity, best_answer - self.config.release_margin
+            ):
                 continue
             if article.features and all(f in plan.adopted_features for f in article.features):
                 continue
@@ -513,16 +567,38 @@ class Engine:
         query_vec: Vectors,
         sentence_vecs: Vectors,
         signals: list[ExpansionSignal],
+        resolved: Article | None,
     ) -> list[Candidate]:
-        """An open objective the case touches, and the how-to for its features."""
+        """An open objective the case is about, and the how-to for its features.
+
+        The case is about an objective when it is close to the case (or to one of its
+        sentences) and either the resolution's article works on the objective's features or the
+        customer states the goal. Being merely close in wording is not enough: most cases of an
+        account sound like its objectives.
+        """
         if not objectives:
             return []
-        goal_vecs = sentence_vecs  # any sentence may state the goal
+        # A goal sentence often leans on the one before ("... takes all Sunday. We want it
+        # under an hour."): each is read together with its predecessor.
+        goal_rows = [i for i, s in enumerate(analysis.sentences) if s in analysis.goal_sentences]
+        goal_vecs = (
+            self._plan_vectors(
+                [" ".join(analysis.sentences[max(0, i - 1) : i + 1]) for i in goal_rows]
+            )
+            if goal_rows
+            else None
+        )
+        resolved_features = set(resolved.features) if resolved is not None else set()
         best: tuple[float, int] | None = None
         for i, vec in enumerate(objective_vecs):
             score = float(vec @ query_vec)
-            if len(goal_vecs):
-                score = max(score, float(np.max(goal_vecs @ vec)))
+            if len(sentence_vecs):
+                score = max(score, float(np.max(sentence_vecs @ vec)))
+            stated = goal_vecs is not None and float(np.max(goal_vecs @ vec)) >= (
+                self.config.goal_similarity
+            )
+            if not (stated or resolved_features & set(objectives[i].features)):
+                continue
             if best is None or score > best[0]:
                 best = (score, i)
         if best is None or best[0] < self.config.goal_similarity:
@@ -534,6 +610,8 @@ class Engine:
             k=5,
             vector=objective_vecs[best[1]],
         ).hits
+        if objective.features:  # the how-to must work on the objective's own features
+            hits = [h for h in hits if set(h.article.features) & set(objective.features)]
         hits.sort(key=lambda h: (-len(set(h.article.features) & set(objective.features)), -h.score))
         for hit in hits:
             missing = self._not_entitled(hit.article, plan, analysis.plan_tier)
@@ -637,29 +715,32 @@ class Engine:
             ]
         if not nexts:
             return []
-        article = nexts[0]
-        facts = {"after": resolved.title, "next": article.title}
-        if milestone is not None:
-            facts["milestone"] = milestone.name
-            facts["due"] = milestone.due.isoformat() if milestone.due else ""
-        if plan is not None:
-            facts["stage"] = plan.stage.value
-        return [Candidate(SuggestionType.anticipate_needs, article, 0.5, facts)]
+        out = []
+        # Every qualifying next step, in the order the article lists them: when the first is
+        # already another move's evidence, the ranking offers the next one instead.
+        for n, article in enumerate(nexts):
+            facts = {"after": resolved.title, "next": article.title}
+            if milestone is not None:
+                facts["milestone"] = milestone.name
+                facts["due"] = milestone.due.isoformat() if milestone.due else ""
+            if plan is not None:
+                facts["stage"] = plan.stage.value
+            out.append(Candidate(SuggestionType.anticipate_needs, article, 0.5 - 0.01 * n, facts))
+        return out
 
     def _rank(self, candidates: list[Candidate], plan: SuccessPlan | None) -> list[Candidate]:
+        """Best first, weighted for the stage; one per type and one per article, at most N."""
         weights = STAGE_WEIGHTS.get(plan.stage, {}) if plan else {}
-        best: dict[SuggestionType, Candidate] = {}
         for c in candidates:
             c.score *= weights.get(c.type, 1.0)
-            if c.type not in best or c.score > best[c.type].score:
-                best[c.type] = c
-        ranked = sorted(best.values(), key=lambda c: -c.score)
-        used: set[str] = set()
+        types: set[SuggestionType] = set()
+        articles: set[str] = set()
         out = []
-        for c in ranked:
-            if c.article.id in used:
+        for c in sorted(candidates, key=lambda c: -c.score):
+            if c.type in types or c.article.id in articles:
                 continue
-            used.add(c.article.id)
+            types.add(c.type)
+            articles.add(c.article.id)
             out.append(c)
         return out[: self.config.max_suggestions]
 

@@ -89,6 +89,17 @@ class SuggestionRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class SuggestionCaseRow(Base):
+    """The case a suggestion answered: turns agents' feedback into evaluation cases."""
+
+    __tablename__ = "suggestion_cases"
+
+    suggestion_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("suggestions.suggestion_id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class FeedbackRow(Base):
     __tablename__ = "suggestion_feedback"
 
@@ -111,6 +122,19 @@ class StateRow(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+@dataclass(frozen=True)
+class FeedbackEvent:
+    """One agent action on one item of a stored suggestion."""
+
+    item_id: str
+    item_type: str
+    event: str
+    final_text: str | None
+    reason: str | None
+    agent_id: str | None
+    at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -334,6 +358,9 @@ class SqlStore:
                                 account_id=case.account_id, product=case.product,
                                 agent_id=case.agent_id,
                                 data=suggestion.model_dump(mode="json")))
+            s.flush()  # the suggestion row before its case (PostgreSQL checks the foreign key)
+            s.add(SuggestionCaseRow(suggestion_id=suggestion.suggestion_id,
+                                    data=case.model_dump(mode="json", exclude_none=True)))
 
     def get_suggestion(self, suggestion_id: str) -> tuple[Suggestion, str | None,
                                                            str | None] | None:
@@ -355,6 +382,35 @@ class SqlStore:
             s.add(row)
             s.flush()
             return int(row.id)
+
+    def feedback_with_cases(
+        self, since: dt.datetime | None = None, until: dt.datetime | None = None
+    ) -> list[tuple[Suggestion, Case | None, list[FeedbackEvent]]]:
+        """Suggestions that got feedback in a period, each with its case and its events in
+        order (the case is None for suggestions stored before cases were kept)."""
+        query = select(FeedbackRow).order_by(FeedbackRow.at, FeedbackRow.id)
+        if since is not None:
+            query = query.where(FeedbackRow.at >= since)
+        if until is not None:
+            query = query.where(FeedbackRow.at < until)
+        out: dict[str, tuple[Suggestion, Case | None, list[FeedbackEvent]]] = {}
+        with self.session() as s:
+            for row in s.scalars(query).all():
+                if row.suggestion_id not in out:
+                    stored = s.get(SuggestionRow, row.suggestion_id)
+                    if stored is None:
+                        continue
+                    case_row = s.get(SuggestionCaseRow, row.suggestion_id)
+                    out[row.suggestion_id] = (
+                        Suggestion.model_validate(stored.data),
+                        Case.model_validate(case_row.data) if case_row else None,
+                        [],
+                    )
+                out[row.suggestion_id][2].append(FeedbackEvent(
+                    item_id=row.item_id, item_type=row.item_type, event=row.event,
+                    final_text=row.final_text, reason=row.reason, agent_id=row.agent_id,
+                    at=row.at))
+        return list(out.values())
 
     def feedback_counts(self, group_by: str, since: dt.datetime | None,
                         until: dt.datetime | None) -> list[tuple[str | None, str, int]]:
