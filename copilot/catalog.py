@@ -19,6 +19,10 @@ class ProductInfo(BaseModel):
     name: str
     description: str = ""
     plans: dict[Slug, list[Slug]] = Field(min_length=1, description="tier -> features it adds")
+    plans_article: str | None = Field(
+        default=None,
+        description="the article comparing the tiers: the answer of record to 'can we do X?'",
+    )
 
 
 class Catalog(BaseModel):
@@ -53,6 +57,11 @@ class Catalog(BaseModel):
         if info is None:
             return None
         return next((tier for tier, added in info.plans.items() if feature in added), None)
+
+    def plans_article(self, product: str) -> str | None:
+        """The id of the article that compares a product's tiers, if the catalog names one."""
+        info = self.products.get(product)
+        return info.plans_article if info else None
 
     def all_features(self) -> set[str]:
         """Every feature slug of every product."""

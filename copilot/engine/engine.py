@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import time
 import uuid
@@ -51,9 +52,12 @@ from copilot.store.sql import SqlStore
 NO_ANSWER = "No grounded answer: nothing in the knowledge base matches this case closely enough."
 _NUMBERED = re.compile(r"^\s*\d+\.\s+", re.MULTILINE)
 _DOUBT = re.compile(
-    r"\b(worth it|worth the (?:money|price|cost)|not sure (?:it|this|ledgerly|shiftwise)|"
-    r"thinking (?:of|about) (?:cancel|leaving|switching)|renewal|renew|justify the cost|"
-    r"getting (?:our|my) money's worth|value for money|is it worth)\b",
+    r"\b(worth it|worth the (?:money|price|cost|spend)|worth (?:paying|keeping)|"
+    r"not sure (?:it|this|ledgerly|shiftwise|we need)|thinking (?:of|about) (?:cancel|leaving|"
+    r"switching|downgrad)|renewal|renew|justify (?:the |its |our )?(?:cost|spend|price|"
+    r"expense|subscription)|paying for itself|pays for itself|getting (?:our|my) money's worth|"
+    r"value for money|is it worth|too expensive|cheaper (?:option|tool|alternative)|"
+    r"return on (?:investment|our)|roi|what (?:are|am) (?:we|i) (?:actually )?getting)\b",
     re.IGNORECASE,
 )
 # Which moves fit which stage of the value exchange best (DESIGN.md): a multiplier on relevance.
@@ -92,6 +96,7 @@ class EngineConfig:
     goal_similarity: float = 0.45
     topic_similarity: float = 0.45
     intent_similarity: float = 0.35
+    capability_margin: float = 0.1  # how much closer a release/practice/proof must be
     release_margin: float = 0.15  # how far below the best answer's similarity a release may be
     release_window_days: int = 270
     renewal_window_days: int = 60
@@ -331,10 +336,62 @@ class Engine:
             k=self.config.resolution_candidates,
             vector=query_vec,
         ).hits
+        plans = self._capability_answer(analysis, query_vec, hits)
+        if plans is not None:
+            hits = [plans, *(h for h in hits if h.article.id != plans.article.id)]
+            hits = hits[: self.config.resolution_candidates]
         grounded = bool(hits) and (hits[0].dense_score or 0.0) >= (
             self.config.min_resolution_similarity
         )
         return hits, grounded
+
+    def _capability_answer(
+        self, analysis: Analysis, query_vec: Vectors, hits: list[ArticleHit]
+    ) -> ArticleHit | None:
+        """The product's plans article, when the case asks what the product can do.
+
+        A case whose closest articles are releases, best practices or value proofs, clearly
+        closer than any troubleshooting, how-to or FAQ, is about a capability rather than a
+        problem; the answer of record is the article comparing the plans (named in the
+        catalog), which says which plan has it.
+        """
+        if self.catalog is None or analysis.product is None:
+            return None
+        plans_id = self.catalog.plans_article(analysis.product)
+        article = self.retriever.article(plans_id) if plans_id else None
+        if article is None or not article.served or article.audience is not Audience.customer:
+            return None
+        other_kinds = tuple(
+            k
+            for k in (ArticleKind.release_note, ArticleKind.best_practice, ArticleKind.value_proof)
+            if k not in self.config.resolution_kinds
+        )
+        others = self.retriever.search(
+            analysis.query,
+            self._filters(analysis, *other_kinds, tier=False),
+            k=1,
+            vector=query_vec,
+            neighbours=0,
+        ).hits
+        best_answer = (hits[0].dense_score or 0.0) if hits else 0.0
+        if not others or (others[0].dense_score or 0.0) - best_answer < (
+            self.config.capability_margin
+        ):
+            return None
+        found = next((h for h in hits if h.article.id == article.id), None)
+        if found is None:
+            faqs = self.retriever.search(
+                analysis.query, self._filters(analysis, article.kind), k=10, vector=query_vec
+            ).hits
+            found = next((h for h in faqs if h.article.id == article.id), None)
+        if found is None:
+            chunks = self.retriever.article_chunks(article.id)
+            if not chunks:
+                return None
+            found = ArticleHit(article, 0.0, chunks[0], chunks[1:2], dense_score=best_answer)
+        # Grounded as firmly as the capability it answers for.
+        found.dense_score = max(found.dense_score or 0.0, others[0].dense_score or 0.0)
+        return found
 
     # ------------------------------------------------------------------ evidence
     def _chunk_evidence(self, article: Article, chunk_ids: Iterable[str]) -> list[EvidenceChunk]:
@@ -729,20 +786,28 @@ class Engine:
         return out
 
     def _rank(self, candidates: list[Candidate], plan: SuccessPlan | None) -> list[Candidate]:
-        """Best first, weighted for the stage; one per type and one per article, at most N."""
+        """Up to N of distinct types and distinct articles, weighted for the stage, best first.
+
+        Of the sets that fit the most moves, the one with the highest total score: an article
+        that two moves could cite goes to the move that has no other evidence.
+        """
         weights = STAGE_WEIGHTS.get(plan.stage, {}) if plan else {}
         for c in candidates:
             c.score *= weights.get(c.type, 1.0)
-        types: set[SuggestionType] = set()
-        articles: set[str] = set()
-        out = []
-        for c in sorted(candidates, key=lambda c: -c.score):
-            if c.type in types or c.article.id in articles:
-                continue
-            types.add(c.type)
-            articles.add(c.article.id)
-            out.append(c)
-        return out[: self.config.max_suggestions]
+        ranked = sorted(candidates, key=lambda c: -c.score)
+        # the best few per type are enough to find the best set
+        pool = [c for t in SuggestionType for c in [x for x in ranked if x.type is t][:3]]
+        best: tuple[int, float, tuple[Candidate, ...]] = (0, 0.0, ())
+        for size in range(min(self.config.max_suggestions, len(pool)), 0, -1):
+            for combo in itertools.combinations(pool, size):
+                if len({c.type for c in combo}) < size or len({c.article.id for c in combo}) < size:
+                    continue
+                total = sum(c.score for c in combo)
+                if (size, total) > best[:2]:
+                    best = (size, total, combo)
+            if best[0]:
+                break
+        return sorted(best[2], key=lambda c: -c.score)
 
     # ------------------------------------------------------------------ grounding
     def _ground(

@@ -85,6 +85,36 @@ def test_an_entitled_unadopted_release_is_advised(engine: Engine) -> None:
     assert types(s).get(T.advise_new_use) == "kb-0055"
 
 
+def test_a_loosely_related_release_does_not_distract_from_a_squarely_answered_problem(
+    engine: Engine,
+) -> None:
+    s = run(
+        engine,
+        account_id="acct-1003",
+        product="shiftwise",
+        subject="Staff say next week is blank in the app",
+        description="Half the baristas cannot see next week in the app. I published on Sunday "
+        "but then moved a few people around on Monday, and there is a banner saying "
+        "Unpublished changes.",
+    )
+    assert s.resolution.citations[0].article_id == "kb-0014"
+    assert T.advise_new_use not in types(s)
+
+
+def test_a_capability_beyond_the_plan_is_answered_by_the_plans_article(engine: Engine) -> None:
+    s = run(
+        engine,
+        account_id="acct-1007",  # Shiftwise Starter: labor forecasting is a Pro feature
+        product="shiftwise",
+        subject="Forecast staffing",
+        description="Can Shiftwise tell us how many people we will need next month based on "
+        "past sales?",
+    )
+    assert s.resolution.citations[0].article_id == "kb-0078"  # the catalog's plans article
+    assert T.advise_new_use not in types(s)
+    assert "labor_forecasting" in {e.feature for e in s.expansion_signals}
+
+
 def test_a_release_outside_the_plan_is_never_advised(engine: Engine) -> None:
     s = run(
         engine,
@@ -110,6 +140,21 @@ def test_an_open_objective_the_case_touches_gets_its_how_to(engine: Engine) -> N
     goal = next(v for v in s.value_suggestions if v.type is T.achieve_goal)
     assert goal.objective_id == "obj-2"
     assert goal.citations[0].article_id in {"kb-0039", "kb-0034"}
+
+
+def test_an_objective_merely_worded_like_the_case_is_not_a_goal(engine: Engine) -> None:
+    # acct-1021's objectives are about scheduling; a question on who sees swap requests is not
+    # about reaching them (no goal stated, no objective feature in the answer)
+    s = run(
+        engine,
+        account_id="acct-1021",
+        product="shiftwise",
+        subject="new supervisor can't see swap requests",
+        description="We promoted a housekeeping supervisor last week and she can't see the "
+        "swap requests from her team. Where does she find them?",
+    )
+    assert s.resolution.steps
+    assert T.achieve_goal not in types(s)
 
 
 def test_no_goal_without_objectives(engine: Engine) -> None:
@@ -155,6 +200,23 @@ def test_the_next_step_after_the_resolution_is_anticipated(engine: Engine) -> No
     )
     assert s.resolution.citations[0].article_id == "kb-0002"
     assert types(s).get(T.anticipate_needs) == "kb-0022"
+
+
+def test_an_article_two_moves_could_cite_goes_to_the_move_without_other_evidence(
+    engine: Engine,
+) -> None:
+    # kb-0051 (swap board) is both the swap how-to's first next step and the best practice for
+    # the habit described; the next step after it (kb-0048) lets both moves be made
+    s = run(
+        engine,
+        account_id="acct-1014",
+        product="shiftwise",
+        subject="how do I approve swaps",
+        description="Where do I approve a shift swap two of my framers agreed on? Our framers "
+        "trade days in a group text and I usually find out when the wrong person turns up.",
+    )
+    assert types(s).get(T.educate_better_use) == "kb-0051"
+    assert types(s).get(T.anticipate_needs) == "kb-0048"
 
 
 def test_nothing_is_anticipated_without_a_grounded_resolution(engine: Engine) -> None:

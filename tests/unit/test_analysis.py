@@ -36,6 +36,9 @@ def test_product_and_tier_come_from_the_plan_when_the_case_omits_them() -> None:
         "Ledgerly is down for our whole team, is there an outage?",
         "All our invoices have disappeared overnight.",
         "We lost all our data after the import.",
+        "All bank feeds down since this morning - BF-210",
+        "Is Ledgerly bank sync down?",
+        "Receipts gone after reinstalling the app.",
     ],
 )
 def test_outage_and_data_loss_hold(text: str) -> None:
@@ -61,6 +64,42 @@ def test_repeated_contacts_count_towards_frustration() -> None:
     messages = [{"role": "customer", "text": "Any update? Still not working."}] * 4
     a = analyse(case(messages=messages), None)
     assert "4 customer messages" in a.frustration_signals
+
+
+def test_four_customer_messages_chasing_one_issue_hold_on_their_own() -> None:
+    messages = [
+        {"role": "customer", "text": "Her app won't clock her in."},
+        {"role": "agent", "text": "Thanks, looking into it."},
+        {"role": "customer", "text": "Is there news on this?"},
+        {"role": "customer", "text": "Checking in on this."},
+        {"role": "customer", "text": "Could someone look at this today?"},
+    ]
+    a = analyse(case(description="", messages=messages), None)
+    assert a.hold_reason is not None and "4 customer messages" in a.hold_reason
+    calm = analyse(case(description="", messages=messages[:2]), None)
+    assert calm.hold_reason is None
+
+
+def test_chasing_wording_counts_as_frustration() -> None:
+    a = analyse(
+        case(description="Any update? Hello? This is my fourth message.", messages=[]), None
+    )
+    assert {"Any update", "Hello", "fourth message"} <= set(a.frustration_signals)
+
+
+@pytest.mark.parametrize(
+    ("text", "habit"),
+    [
+        ("Every Monday I export the aged receivables to Excel and email them.", True),
+        ("Our night supervisors still phone each attendant at 11.", True),
+        ("Honestly I usually keep the paper receipts in an envelope.", True),
+        ("The bank feed stopped importing on Tuesday afternoon.", False),
+        ("Where do I approve a shift swap two people agreed on?", False),
+    ],
+)
+def test_habitual_wording_marks_a_sentence_as_a_possible_habit(text: str, habit: bool) -> None:
+    a = analyse(case(description=text, messages=[]), None)
+    assert (text in a.habit_sentences) is habit
 
 
 def test_goal_sentences_are_found() -> None:
