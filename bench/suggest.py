@@ -362,12 +362,13 @@ def profile_engine(
     """Where Engine.suggest spends its time, in this (child) process, after a warm-up round.
 
     First an instrumented pass: every Retriever.search by calling engine method (with its
-    timings_ms), every Chroma call (unfiltered `nearest` vs `query` with a where clause) and
-    every embed call (texts, tokens). Methods are wrapped in this process only; no project code
-    changes. Then a plain cProfile pass, top functions by cumulative and own time.
+    timings_ms), every Chroma call (unfiltered `nearest` vs `query` with a where clause), every
+    embed call (texts, tokens) and every garbage-collector pause. Methods are wrapped in this
+    process only; no project code changes. Then a plain cProfile pass, top functions by
+    cumulative and own time.
     """
     import cProfile
-    import inspect
+    import gc
     import io
     import pstats
 
@@ -383,6 +384,7 @@ def profile_engine(
     for case in parsed:
         engine.suggest(case)
     calls = rounds * len(parsed)
+    monitor = CpuMonitor()
 
     # instrumented pass
     samples: dict[str, list[float]] = {}
@@ -394,7 +396,7 @@ def profile_engine(
     chroma = {m: getattr(ChromaVectorIndex, m) for m in ("query", "nearest")}
 
     def timed_search(self: Retriever, *args: Any, **kwargs: Any) -> Any:
-        caller = inspect.stack(0)[1].function
+        caller = sys._getframe(1).f_code.co_name  # the engine method searching
         result = search(self, *args, **kwargs)
         for stage, ms in result.timings_ms.items():
             note(f"search from {caller}: {stage}", ms)
@@ -419,7 +421,19 @@ def profile_engine(
         note("embed: tokens per call", sum(len(i) for i in ids))
         return result
 
+    gc_started: list[float] = []
+
+    def gc_pause(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            gc_started[:] = [time.perf_counter()]
+        elif gc_started:
+            note(
+                f"gc pause, generation {info['generation']}",
+                (time.perf_counter() - gc_started[0]) * 1000,
+            )
+
     stages: dict[str, list[float]] = {}
+    gc.callbacks.append(gc_pause)
     Retriever.search = timed_search  # type: ignore[method-assign]
     type(runtime.embedder).embed = timed_embed  # type: ignore[method-assign]
     for method in chroma:
@@ -430,6 +444,7 @@ def profile_engine(
                 for stage, ms in engine.suggest(case).meta.latency_ms.items():
                     stages.setdefault(stage, []).append(ms)
     finally:
+        gc.callbacks.remove(gc_pause)
         Retriever.search = search  # type: ignore[method-assign]
         type(runtime.embedder).embed = embed  # type: ignore[method-assign]
         for method, original in chroma.items():
@@ -454,6 +469,7 @@ def profile_engine(
     stats.sort_stats("tottime").print_stats(top)
     return {
         "calls": calls,
+        "cpu_use": monitor.stop(),
         "stages_ms": {k: summary(v) for k, v in stages.items()},
         "instrumented": instrumented,
         "ms_per_call_profiled": per_call,
@@ -543,13 +559,28 @@ def main(argv: list[str] | None = None) -> int:
             ("http e2e (client)", got["wall_ms"]),
         ]:
             rows.append(
-                [label, stage, figures["n"], figures["p50"], figures["p95"], figures["mean"],
-                 figures["max"]]
+                [
+                    label,
+                    stage,
+                    figures["n"],
+                    figures["p50"],
+                    figures["p95"],
+                    figures["mean"],
+                    figures["max"],
+                ]
             )
         for kind, k in sorted(got["outcomes"]["by_kind"].items()):
             outcome_rows.append(
-                [label, kind, k["cases"], k["grounded"], k["held"], k["values"],
-                 got["wall_by_kind_ms"][kind]["p50"], got["wall_by_kind_ms"][kind]["p95"]]
+                [
+                    label,
+                    kind,
+                    k["cases"],
+                    k["grounded"],
+                    k["held"],
+                    k["values"],
+                    got["wall_by_kind_ms"][kind]["p50"],
+                    got["wall_by_kind_ms"][kind]["p95"],
+                ]
             )
         notes.append(
             f"{name}: modes {got['outcomes']['modes']}, value suggestions by type "
@@ -591,12 +622,19 @@ def main(argv: list[str] | None = None) -> int:
                     profile_engine, data_dir, cases, rounds, args.profile_top
                 ).result()
             shutil.rmtree(data_dir, ignore_errors=True)
+            print(CpuMonitor.note(prof["cpu_use"]))
             print(f"instrumented pass: {prof['calls']} Engine.suggest calls; ms unless noted")
             table(
                 ["measure", "n", "p50", "p95", "max", "sum per suggest"],
                 [
-                    [f"stage {k}", v["n"], v["p50"], v["p95"], v["max"], v["mean"] * v["n"]
-                     / prof["calls"]]
+                    [
+                        f"stage {k}",
+                        v["n"],
+                        v["p50"],
+                        v["p95"],
+                        v["max"],
+                        v["mean"] * v["n"] / prof["calls"],
+                    ]
                     for k, v in prof["stages_ms"].items()
                 ]
                 + [
