@@ -15,6 +15,7 @@ from rich.table import Table
 
 from copilot.config import Settings
 from copilot.domain import ArticleKind, Audience
+from evals.cli import app as eval_app
 
 if TYPE_CHECKING:
     from copilot.runtime import Runtime
@@ -26,6 +27,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
+app.add_typer(eval_app, name="eval")
 console = Console()
 err = Console(stderr=True)
 

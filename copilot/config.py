@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout_s: float = Field(20.0, gt=0)
     llm_max_retries: int = Field(2, ge=0, le=10)
+    judge_model: str | None = None  # evals' LLM judge; default: llm_model
 
     @model_validator(mode="before")
     @classmethod

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up, then lint, type-check and run every test tier. Exits non-zero on any failure,
-# including pytest collecting no tests at all (exit code 5).
+# Set up, then lint, type-check, run every test tier and the sample suite's quality gate.
+# Exits non-zero on any failure, including pytest collecting no tests at all (exit code 5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -19,4 +19,8 @@ if [ "$status" -eq 5 ]; then
   echo "pytest collected no tests: treating as a failure" >&2
   exit 1
 fi
-exit "$status"
+if [ "$status" -ne 0 ]; then
+  exit "$status"
+fi
+# The sample suite's quality gate: 0 pass, 1 harness error, 100 a metric regressed.
+COPILOT_DATA_DIR=.data/ci .venv/bin/copilot eval run evals/suites/sample --out .data/ci/eval-run

@@ -1,0 +1,567 @@
+"""`copilot eval ...`: run suites, keep runs, compare them and gate releases on them.
+
+Exit codes: 0 ok (and the gate passed), 1 an error of the harness or its input (the suite does
+not validate, a case raised, a run or file cannot be found), 100 the quality gate failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from copilot.config import LLMMode, Settings
+from copilot.errors import CopilotError, NotFound, ValidationError
+
+if TYPE_CHECKING:
+    from evals.judge import Judge
+    from evals.records import RunResult
+    from evals.store import RunStore
+    from evals.suite import Suite
+
+app = typer.Typer(
+    help="Evaluation suites: run, compare, gate and report on suggestion quality.",
+    no_args_is_help=True,
+)
+baseline_app = typer.Typer(
+    help="The baseline run a suite's gate compares against.", no_args_is_help=True
+)
+import_app = typer.Typer(help="Turn public data sets into evaluation suites.", no_args_is_help=True)
+app.add_typer(baseline_app, name="baseline")
+app.add_typer(import_app, name="import")
+console = Console()
+err = Console(stderr=True)
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_GATE_FAILED = 100
+BASELINE_FILE = "baseline.json"
+
+
+def _settings() -> Settings:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic explains which variable is wrong
+        err.print(f"[red]invalid settings:[/red] {exc}")
+        raise typer.Exit(EXIT_ERROR) from exc
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error[/red] {escape(message)}")
+    return typer.Exit(EXIT_ERROR)
+
+
+def _print_problems(exc: ValidationError) -> None:
+    for problem in exc.problems:
+        err.print(f"[red]error[/red] {escape(str(problem))}")
+
+
+def _load_suite(path: Path) -> Suite:
+    from evals.suite import load_suite
+
+    try:
+        return load_suite(path)
+    except ValidationError as exc:
+        _print_problems(exc)
+        err.print(f"[red]{len(exc.problems)} problem(s); the suite cannot run[/red]")
+        raise typer.Exit(EXIT_ERROR) from exc
+
+
+def _store(settings: Settings) -> RunStore:
+    from evals.store import RunStore
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return RunStore.from_url(settings.resolved_database_url)
+
+
+def load_run(ref: str, store: RunStore) -> RunResult:
+    """A run from a JSON artifact path or a run id in the store."""
+    from evals.records import RunResult
+
+    path = Path(ref)
+    if path.is_dir() and (path / "run.json").is_file():
+        path = path / "run.json"
+    if path.suffix == ".json" or path.is_file():
+        if not path.is_file():
+            raise NotFound(f"no run file {path}")
+        try:
+            return RunResult.model_validate_json(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise NotFound(f"{path} is not a run artifact: {str(exc)[:300]}") from exc
+    return store.load(ref)
+
+
+@app.command()
+def validate(
+    suite: Annotated[Path, typer.Argument(help="A suite folder (suite.yaml + cases.jsonl).")],
+) -> None:
+    """Check a suite: every line parses, every article exists, every label fits its type."""
+    from evals.suite import summary
+
+    loaded = _load_suite(suite)
+    for warning in loaded.warnings:
+        console.print(f"[yellow]warning[/yellow] {escape(str(warning))}")
+    counts = summary(loaded.cases)
+    table = Table(title=f"suite {loaded.name}: {counts['cases']} cases")
+    table.add_column("")
+    table.add_column("cases", justify="right")
+    for key, value in counts.items():
+        if isinstance(value, dict):
+            for sub, n in value.items():
+                table.add_row(f"{key}: {sub}", str(n))
+        elif key != "cases":
+            table.add_row(key, str(value))
+    console.print(table)
+
+
+@app.command()
+def run(
+    suite_path: Annotated[Path, typer.Argument(metavar="SUITE", help="A suite folder.")],
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            help="Run id or run.json to gate against (default: the suite's promoted baseline, "
+            f"else its {BASELINE_FILE})."
+        ),
+    ] = None,
+    mode: Annotated[
+        LLMMode | None, typer.Option(help="Generation mode (default COPILOT_LLM_MODE).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for run.json, report.html and junit.xml "
+            "(default <data_dir>/evals/<suite>/runs/<run id>)."
+        ),
+    ] = None,
+    split: Annotated[str | None, typer.Option(help="Only this split (dev or test).")] = None,
+    case: Annotated[
+        list[str] | None, typer.Option("--case", help="Only this case id (repeatable).")
+    ] = None,
+    judge: Annotated[
+        bool,
+        typer.Option(
+            help="Score every reply with the LLM judge (needs COPILOT_LLM_BASE_URL or _API_KEY)."
+        ),
+    ] = False,
+    gate: Annotated[bool, typer.Option(help="Apply the suite's thresholds.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run JSON.")] = False,
+) -> None:
+    """Run the engine on every case of a suite, score it, save the run and apply the gate.
+
+    Exit 0 when the gate passes, 100 when it fails, 1 on an error of the harness.
+    """
+    from evals import gate as gating
+    from evals import harness
+    from evals.records import CaseRecord
+    from evals.report.html import render_html
+    from evals.report.junit import render_junit
+    from evals.report.terminal import print_run
+
+    settings = _settings()
+    suite = _load_suite(suite_path)
+    if split is not None and split not in ("dev", "test"):
+        raise _fail("--split must be dev or test")
+    store = _store(settings)
+    reference: RunResult | None = None
+    reference_name: str | None = None
+    try:
+        ref = baseline or store.baseline(suite.name)
+        if ref is None and (suite.path / BASELINE_FILE).is_file():
+            ref = str(suite.path / BASELINE_FILE)
+        if ref is not None:
+            reference, reference_name = load_run(ref, store), ref
+    except NotFound as exc:
+        raise _fail(str(exc)) from exc
+    scorer: Judge | None = None
+    if judge:
+        from evals.judge import Judge
+
+        try:
+            scorer = Judge(
+                Settings(**{**settings.model_dump(), **({"llm_mode": mode} if mode else {})})
+            )
+        except CopilotError as exc:
+            raise _fail(f"--judge: {exc}") from exc
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=as_json,
+    ) as bar:
+        ingest_task = bar.add_task("ingesting the suite's knowledge", total=None)
+        case_task = bar.add_task(
+            f"running {suite.name}", total=len(suite.select(split, case)), visible=False
+        )
+
+        def on_ingest(_: str, done: int, total: int) -> None:
+            bar.update(ingest_task, completed=done, total=total)
+
+        def on_case(record: CaseRecord) -> None:
+            bar.update(ingest_task, visible=False)
+            bar.update(case_task, advance=1, visible=True)
+
+        try:
+            result = harness.run_suite(
+                suite,
+                settings,
+                mode=mode,
+                split=split,
+                case_ids=case,
+                on_ingest=on_ingest,
+                on_case=on_case,
+            )
+        except CopilotError as exc:
+            raise _fail(str(exc)) from exc
+        if scorer is not None:
+            result = _judge_run(result, scorer, bar)
+    if gate:
+        base_metrics = None
+        if reference is not None:
+            base_metrics = _reference_metrics(reference, result)
+        result.gate = gating.evaluate(suite.config, result.metrics, base_metrics, reference_name)
+    folder = out or settings.data_dir / "evals" / suite.name / "runs" / result.run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    artifact = folder / "run.json"
+    artifact.write_text(result.model_dump_json(indent=1), encoding="utf-8")
+    (folder / "report.html").write_text(render_html(result), encoding="utf-8")
+    (folder / "junit.xml").write_text(render_junit(result), encoding="utf-8")
+    store.save(result, str(artifact))
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        print_run(result, console)
+        console.print(f"run {result.run_id} · {result.duration_s:.1f} s · reports in {folder}")
+        if reference is None and gate:
+            console.print(
+                "[dim]no baseline: only absolute thresholds were checked "
+                "(promote one with `copilot eval baseline promote RUN`)[/dim]"
+            )
+    if result.errors:
+        for line in result.errors[:10]:
+            err.print(f"[red]case error[/red] {escape(line)}")
+        raise typer.Exit(EXIT_ERROR)
+    if result.gate is not None and not result.gate.passed:
+        err.print("[red]quality gate failed[/red]")
+        raise typer.Exit(EXIT_GATE_FAILED)
+
+
+def _reference_metrics(reference: RunResult, result: RunResult) -> dict[str, float | None]:
+    """The baseline's metrics on the cases this run ran (another split or a changed suite must
+    not be compared whole); its stored metrics when it holds no case records."""
+    from evals.scoring import aggregate
+
+    ids = {c.id for c in result.cases}
+    common = [c for c in reference.cases if c.id in ids]
+    return aggregate(common) if common else dict(reference.metrics)
+
+
+def _judge_run(result: RunResult, scorer: Judge, bar: Progress) -> RunResult:
+    """Every reply scored by the LLM judge; an unusable verdict is recorded as an error."""
+    from copilot.domain import Case
+    from evals.judge import JudgeError, summarise
+    from evals.records import JudgeScore
+
+    task = bar.add_task("judging replies", total=len(result.cases))
+    scores = []
+    for record in result.cases:
+        if record.suggestion is not None:
+            try:
+                record.judge = scorer.score(Case.model_validate(record.case), record.suggestion)
+            except JudgeError as exc:
+                record.judge = JudgeScore(error=str(exc))
+            scores.append(record.judge)
+        bar.update(task, advance=1)
+    result.judge = {**summarise(scores), "prompts": scorer.prompt_versions, "model": scorer.model}
+    return result
+
+
+@app.command("list")
+def list_runs(
+    suite: Annotated[str | None, typer.Option(help="Only this suite's runs.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 20,
+) -> None:
+    """The saved runs, newest first, with their headline metrics."""
+    settings = _settings()
+    rows = _store(settings).list(suite, limit)
+    if not rows:
+        console.print("no runs yet: `copilot eval run SUITE`")
+        return
+    table = Table(title="evaluation runs")
+    table.add_column("run", no_wrap=True)
+    for col in (
+        "suite",
+        "when",
+        "mode",
+        "split",
+        "recall@5",
+        "value F1",
+        "hold",
+        "gate",
+        "git",
+    ):
+        table.add_column(col)
+    for row in rows:
+        metrics = row.data.get("metrics", {})
+
+        def fmt(name: str, metrics: dict[str, float | None] = metrics) -> str:
+            value = metrics.get(name)
+            return "–" if value is None else f"{value:.3f}"
+
+        gate = {None: "–", True: "[green]pass[/green]", False: "[red]fail[/red]"}[row.passed]
+        name = row.run_id + (" [cyan](baseline)[/cyan]" if row.is_baseline else "")
+        table.add_row(
+            name,
+            row.suite,
+            f"{row.created_at:%Y-%m-%d %H:%M}",
+            row.mode,
+            row.split or "all",
+            fmt("resolution.recall@5"),
+            fmt("value.types.f1"),
+            fmt("hold.accuracy"),
+            gate,
+            (row.git_sha or "")[:8],
+        )
+    console.print(table)
+
+
+@app.command()
+def compare(
+    a: Annotated[str, typer.Argument(help="Candidate run: id or run.json.")],
+    b: Annotated[str, typer.Argument(help="Reference run (e.g. the baseline): id or run.json.")],
+    samples: Annotated[int, typer.Option(min=100, help="Bootstrap samples.")] = 1000,
+    judge: Annotated[
+        bool,
+        typer.Option(
+            help="Also ask the LLM judge which reply is better, in both orders "
+            "(needs COPILOT_LLM_BASE_URL or _API_KEY; runs must hold their replies)."
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison JSON.")] = False,
+) -> None:
+    """Metric deltas A - B with 95% bootstrap intervals, and each case improved, degraded,
+    unchanged, added or removed."""
+    from evals.compare import compare as compare_runs
+    from evals.report.terminal import print_comparison
+
+    store = _store(_settings())
+    try:
+        run_a, run_b = load_run(a, store), load_run(b, store)
+    except NotFound as exc:
+        raise _fail(str(exc)) from exc
+    result = compare_runs(run_a, run_b, samples=samples)
+    if judge:
+        from evals.compare import judge_pairs
+        from evals.judge import Judge
+
+        settings = _settings()
+        try:
+            result.judge = judge_pairs(run_a, run_b, Judge(settings))
+        except CopilotError as exc:
+            raise _fail(f"--judge: {exc}") from exc
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    print_comparison(result, console)
+    if result.judge is not None:
+        j = result.judge
+        console.print(
+            f"LLM judge over {j['judged']} case(s), both orders: A better {j['a']}, B better "
+            f"{j['b']}, tie {j['tie']}, inconsistent (not counted) {j['inconsistent']}, "
+            f"errors {j['errors']}"
+        )
+
+
+@app.command()
+def report(
+    ref: Annotated[str, typer.Argument(help="A run id or run.json.")],
+    out: Annotated[Path, typer.Option(help="Folder to write report.html and junit.xml to.")] = Path(
+        "."
+    ),
+) -> None:
+    """Write the HTML and JUnit reports of a saved run again, and print its summary."""
+    from evals.report.html import render_html
+    from evals.report.junit import render_junit
+    from evals.report.terminal import print_run
+
+    store = _store(_settings())
+    try:
+        result = load_run(ref, store)
+    except NotFound as exc:
+        raise _fail(str(exc)) from exc
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.html").write_text(render_html(result), encoding="utf-8")
+    (out / "junit.xml").write_text(render_junit(result), encoding="utf-8")
+    print_run(result, console)
+    console.print(f"reports in {out}")
+
+
+@baseline_app.command("promote")
+def promote(
+    ref: Annotated[str, typer.Argument(metavar="RUN", help="The run id to promote.")],
+    write: Annotated[
+        bool,
+        typer.Option(
+            help=f"Also write it as the suite's {BASELINE_FILE} (commit it so CI gates on it)."
+        ),
+    ] = True,
+) -> None:
+    """Make a run its suite's baseline: later runs are gated against it."""
+    store = _store(_settings())
+    try:
+        row = store.promote(ref)
+        result = store.load(ref)
+    except NotFound as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"{row.run_id} is now the baseline of suite {row.suite}")
+    if write:
+        folder = Path(result.suite.path)
+        if not folder.is_dir():
+            err.print(
+                f"[yellow]the suite folder {folder} is gone; {BASELINE_FILE} not written[/yellow]"
+            )
+            return
+        target = folder / BASELINE_FILE
+        compact = result.compact().model_dump(mode="json")
+        target.write_text(json.dumps(compact, indent=1) + "\n", encoding="utf-8")
+        console.print(f"wrote {target}")
+
+
+@import_app.command("stackfaq")
+def import_stackfaq(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="StackFAQ's stackExchange-FAQ.json (e.g. ../shared/realdata/stackfaq/).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="The suite folder to write.")] = Path(
+        "evals/suites/stackfaq"
+    ),
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N threads.")] = None,
+) -> None:
+    """Write a suite from StackFAQ: each thread an FAQ article, each paraphrase a case."""
+    from evals.importers import import_stackfaq as run_import
+
+    try:
+        written = run_import(source, out, limit=limit)
+    except ValidationError as exc:
+        _print_problems(exc)
+        raise typer.Exit(EXIT_ERROR) from exc
+    console.print(
+        f"wrote {written['threads']} articles and {written['cases']} cases "
+        f"(dev {written['dev']}, test {written['test']}) to {out}; run it with "
+        f"`copilot eval run {out}`"
+    )
+
+
+@app.command("export-feedback")
+def export_feedback(
+    out: Annotated[Path, typer.Option(help="JSONL file of candidate cases to write.")] = Path(
+        "feedback-cases.jsonl"
+    ),
+    since: Annotated[datetime | None, typer.Option(help="Feedback from this time on.")] = None,
+    until: Annotated[datetime | None, typer.Option(help="Feedback before this time.")] = None,
+) -> None:
+    """Turn agents' accepted and dismissed suggestions into candidate cases for review.
+
+    Each line is a valid suite case tagged from_feedback and needs_review: check the labels
+    against evals/README.md before adding it to a suite's cases.jsonl.
+    """
+    from copilot.store.sql import SqlStore
+    from evals.feedback import export_feedback as export
+
+    settings = _settings()
+    store = SqlStore.from_url(settings.resolved_database_url)
+    lines, missing = export(store.feedback_with_cases(_utc(since), _utc(until)))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as f:
+        for line in lines:
+            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+    console.print(f"wrote {len(lines)} candidate case(s) to {out}")
+    if missing:
+        console.print(
+            f"[yellow]{missing} suggestion(s) with feedback were skipped: their case "
+            "was not kept[/yellow]"
+        )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+@app.command()
+def tune(
+    suite_path: Annotated[Path, typer.Argument(metavar="SUITE", help="A suite folder.")],
+    param: Annotated[
+        list[str],
+        typer.Option(
+            "--param", help="NAME=V1,V2,... an engine threshold and values to try (repeatable)."
+        ),
+    ],
+    split: Annotated[
+        str, typer.Option(help="The split to tune on (never the reported one).")
+    ] = "dev",
+) -> None:
+    """Try engine thresholds one at a time on a split and print the metrics each moves."""
+    from evals.tune import parse_grid, sweep
+
+    settings = _settings()
+    suite = _load_suite(suite_path)
+    try:
+        grid = parse_grid(param)
+    except CopilotError as exc:
+        raise _fail(str(exc)) from exc
+    names = [
+        "resolution.recall@5",
+        "resolution.hit@1",
+        "value.types.f1",
+        "value.pairs.f1",
+        *(
+            f"value.{t}.f1"
+            for t in (
+                "validate_purchase",
+                "anticipate_needs",
+                "achieve_goal",
+                "educate_better_use",
+                "advise_new_use",
+            )
+        ),
+        "hold.accuracy",
+    ]
+    table = Table(title=f"{suite.name} · {split} split · one parameter at a time")
+    table.add_column("parameter")
+    table.add_column("value", justify="right")
+    for name in names:
+        table.add_column(name.removeprefix("value.").removeprefix("resolution."), justify="right")
+
+    def row(name: str, value: float, metrics: dict[str, float | None]) -> None:
+        table.add_row(
+            name,
+            f"{value:g}",
+            *("–" if metrics.get(n) is None else f"{metrics[n]:.3f}" for n in names),
+        )
+
+    try:
+        sweep(suite, settings, grid, split=split, on_point=row)
+    except CopilotError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(table)

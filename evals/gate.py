@@ -1,0 +1,95 @@
+"""The quality gate: a run's metrics against the suite's thresholds and against a baseline.
+
+Absolute checks hold a metric to its `min`/`max`. Relative checks refuse a metric that worsened
+by more than its `max_regression` (or the suite's `baseline_tolerance`) against the baseline
+run; latency is machine-dependent, so it is only compared to a baseline when its threshold sets
+`max_regression` itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from evals.records import GateCheck, GateResult
+from evals.suite import Direction, SuiteConfig, metric_direction
+
+_EPS = 1e-9
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def evaluate(
+    config: SuiteConfig,
+    metrics: Mapping[str, float | None],
+    baseline: Mapping[str, float | None] | None = None,
+    baseline_name: str | None = None,
+) -> GateResult:
+    """Every gated check of the suite on these metrics; passed only if all pass."""
+    checks: list[GateCheck] = []
+    for name, threshold in config.thresholds.items():
+        value = metrics.get(name)
+        if name not in metrics:
+            checks.append(
+                GateCheck(
+                    metric=name,
+                    kind="missing",
+                    passed=False,
+                    message=f"{name}: no such metric in the run (check the name in suite.yaml)",
+                )
+            )
+            continue
+        if threshold.min is not None:
+            ok = value is not None and value >= threshold.min - _EPS
+            checks.append(
+                GateCheck(
+                    metric=name,
+                    kind="absolute",
+                    bound=threshold.min,
+                    value=value,
+                    passed=ok,
+                    message=f"{name} {_fmt(value)} {'>=' if ok else '<'} {threshold.min:g}",
+                )
+            )
+        if threshold.max is not None:
+            ok = value is not None and value <= threshold.max + _EPS
+            checks.append(
+                GateCheck(
+                    metric=name,
+                    kind="absolute",
+                    bound=threshold.max,
+                    value=value,
+                    passed=ok,
+                    message=f"{name} {_fmt(value)} {'<=' if ok else '>'} {threshold.max:g}",
+                )
+            )
+        if baseline is None:
+            continue
+        tolerance = threshold.max_regression
+        if tolerance is None:
+            if name.startswith("latency"):
+                continue
+            tolerance = config.baseline_tolerance
+        base = baseline.get(name)
+        if base is None or value is None:
+            continue
+        if metric_direction(name) is Direction.maximize:
+            bound = base - tolerance
+            ok = value >= bound - _EPS
+        else:
+            bound = base + tolerance
+            ok = value <= bound + _EPS
+        checks.append(
+            GateCheck(
+                metric=name,
+                kind="relative",
+                bound=bound,
+                value=value,
+                baseline=base,
+                passed=ok,
+                message=f"{name} {_fmt(base)} -> {_fmt(value)} against the baseline "
+                f"({'within' if ok else 'beyond'} the {tolerance:g} tolerance)",
+            )
+        )
+    return GateResult(passed=all(c.passed for c in checks), checks=checks, baseline=baseline_name)
