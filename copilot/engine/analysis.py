@@ -24,8 +24,9 @@ _OUTAGE = re.compile(
     r"unavailable|status page|data loss|lost (?:all )?(?:our |my )?data|data (?:is|has) "
     r"(?:gone|disappeared|missing)|(?:records|invoices|transactions|timesheets|shifts) "
     r"(?:have |has )?(?:disappeared|vanished|been deleted|gone missing)|deleted everything|"
-    r"(?:receipts|records|invoices|transactions|timesheets|shifts|punches|entries|data|history|"
-    r"files) (?:are |have |has |were )?(?:all )?(?:gone|vanished|disappeared|been deleted|"
+    r"(?:receipts|records|invoices|bills|payments|transactions|timesheets|shifts|schedules?|"
+    r"rotas?|punches|entries|reports|data|history|files) (?:is |are |have |has |were )?(?:all )?"
+    r"(?:gone|vanished|disappeared|been deleted|"
     r"been wiped)|wiped|corrupt\w*)\b",
     re.IGNORECASE,
 )

@@ -39,6 +39,7 @@ def test_product_and_tier_come_from_the_plan_when_the_case_omits_them() -> None:
         "All bank feeds down since this morning - BF-210",
         "Is Ledgerly bank sync down?",
         "Receipts gone after reinstalling the app.",
+        "December schedule gone?! It was there yesterday.",
     ],
 )
 def test_outage_and_data_loss_hold(text: str) -> None:
