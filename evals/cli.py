@@ -161,6 +161,8 @@ def run(
 
     Exit 0 when the gate passes, 100 when it fails, 1 on an error of the harness.
     """
+    from threadpoolctl import threadpool_limits
+
     from evals import gate as gating
     from evals import harness
     from evals.records import CaseRecord
@@ -168,6 +170,9 @@ def run(
     from evals.report.junit import render_junit
     from evals.report.terminal import print_run
 
+    # As when serving: small matrix products leave numpy's BLAS threads spinning, which slows
+    # the next embedding; the latency figures should be the server's.
+    threadpool_limits(1, user_api="blas")
     settings = _settings()
     suite = _load_suite(suite_path)
     if split is not None and split not in ("dev", "test"):

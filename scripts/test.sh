@@ -4,6 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+if ! command -v chromium >/dev/null; then  # the browser tests use Debian's Chromium
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y -q chromium >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+  else
+    echo "the browser tests need Chromium: sudo apt-get install chromium" >&2
+  fi
+fi
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 if command -v pg_isready >/dev/null && ! pg_isready -h 127.0.0.1 -p 5432 -q; then
   echo "PostgreSQL is not answering on 127.0.0.1:5432; trying to start it" >&2

@@ -222,11 +222,13 @@ def _print_failing(run: RunResult, console: Console) -> None:
         console.print(Text(f"all {len(run.cases)} cases passed", style="green"))
         return
     console.print(Text(f"{len(failing)} of {len(run.cases)} cases failing", style="bold red"))
+    shown = failing[:MAX_FAILING]
     table = Table.grid(padding=(0, 2))
-    table.add_column(no_wrap=True)
-    table.add_column(style="dim", no_wrap=True)
+    # the id and the kind must stay whole on a narrow terminal; the message gives way
+    table.add_column(no_wrap=True, min_width=max(len(case_id) for case_id, _ in shown))
+    table.add_column(style="dim", no_wrap=True, min_width=len("resolution"))
     table.add_column(overflow="ellipsis", no_wrap=True)
-    for case_id, failures in failing[:MAX_FAILING]:
+    for case_id, failures in shown:
         kinds = ",".join(dict.fromkeys(f.kind for f in failures))
         table.add_row(_line(case_id, "red"), kinds, _line("; ".join(f.message for f in failures)))
     console.print(table)
