@@ -570,3 +570,58 @@ def tune(
     except CopilotError as exc:
         raise _fail(str(exc)) from exc
     console.print(table)
+
+
+@app.command()
+def calibrate(
+    runs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Runs (ids or run.json) whose cases to learn from; their suites' splits apply."
+        ),
+    ],
+    fit_split: Annotated[str, typer.Option("--fit", help="Split to fit the weights on.")] = "dev",
+    check_split: Annotated[str, typer.Option("--check", help="Split to report them on.")] = "test",
+) -> None:
+    """Fit the resolution confidence's weights on one split and report calibration on another.
+
+    Prints the fitted EngineConfig.confidence_weights with the Brier score and expected
+    calibration error of the current and the fitted weights on both splits.
+    """
+    from copilot.engine.engine import EngineConfig
+    from evals.calibrate import fit, report, samples
+
+    store = _store(_settings())
+    try:
+        loaded = [load_run(ref, store) for ref in runs]
+    except NotFound as exc:
+        raise _fail(str(exc)) from exc
+    by_split = {
+        split: samples([c for run in loaded for c in run.cases if c.split == split])
+        for split in (fit_split, check_split)
+    }
+    try:
+        fitted = fit(by_split[fit_split])
+    except CopilotError as exc:
+        raise _fail(str(exc)) from exc
+    current = EngineConfig().confidence_weights
+    table = Table(
+        title=f"resolution confidence: fitted on {fit_split} "
+        f"({fitted.samples} cases, {fitted.positives} right at rank 1)"
+    )
+    for col in ("weights", "split", "cases", "top-1 right", "mean confidence", "Brier", "ECE"):
+        table.add_column(col, justify="right" if col not in ("weights", "split") else "left")
+    for name, weights in (("current", current), ("fitted", fitted.weights)):
+        for split, data in by_split.items():
+            r = report(weights, data)
+            table.add_row(
+                f"{name} {weights}",
+                split,
+                f"{r['samples']:.0f}",
+                *(
+                    f"{r[k]:.3f}" if r[k] is not None else "–"
+                    for k in ("accuracy", "mean_confidence", "brier", "ece")
+                ),
+            )
+    console.print(table)
+    console.print(f"EngineConfig.confidence_weights = {fitted.weights}")

@@ -22,7 +22,7 @@ from copilot.config import ChromaMode, LLMMode, Settings
 from copilot.domain import ArticleKind, Audience, Case, SuccessPlan, SuggestionType
 from copilot.embeddings import SentenceTransformerEmbedder
 from copilot.engine.analysis import analyse
-from copilot.engine.engine import Engine, EngineConfig, Trace
+from copilot.engine.engine import Engine, EngineConfig, Trace, confidence_features
 from copilot.errors import ConfigError, CopilotError
 from copilot.llm.base import Generator
 from copilot.llm.factory import build_generator
@@ -194,6 +194,8 @@ class Harness:
         record.resolution_ranking = (
             list(dict.fromkeys([*cited, *others])) if record.grounded else []
         )
+        record.resolution_confidence = suggestion.resolution.confidence
+        record.resolution_features = list(confidence_features(trace.resolution_hits))
         record.values = scoring.produced_values(suggestion)
         record.hold = suggestion.hold.reason if suggestion.hold else None
         record.expansion_signals = [s.feature for s in suggestion.expansion_signals]

@@ -144,6 +144,32 @@ def percentile(values: Iterable[float], q: float) -> float | None:
     return items[lo] + (items[hi] - items[lo]) * (pos - lo)
 
 
+def brier(probabilities: Sequence[float], outcomes: Sequence[bool]) -> float | None:
+    """Mean squared difference between predicted probabilities and what happened (0 best)."""
+    if not probabilities:
+        return None
+    return sum((p - float(o)) ** 2 for p, o in zip(probabilities, outcomes, strict=True)) / len(
+        probabilities
+    )
+
+
+def expected_calibration_error(
+    probabilities: Sequence[float], outcomes: Sequence[bool], bins: int = 10
+) -> float | None:
+    """Expected calibration error: in equal-width probability bins, the gap between the mean
+    prediction and the observed rate, weighted by how many predictions fall in the bin."""
+    if not probabilities:
+        return None
+    groups: dict[int, list[tuple[float, bool]]] = {}
+    for p, o in zip(probabilities, outcomes, strict=True):
+        groups.setdefault(min(int(p * bins), bins - 1), []).append((p, o))
+    total = len(probabilities)
+    return sum(
+        len(g) / total * abs(sum(p for p, _ in g) / len(g) - sum(o for _, o in g) / len(g))
+        for g in groups.values()
+    )
+
+
 @dataclass(frozen=True)
 class Interval:
     """A point estimate with its bootstrap confidence interval."""

@@ -101,6 +101,9 @@ class CaseRecord(BaseModel):
     expected: Expected
     resolution_ranking: list[str] = []  # cited articles, then the engine's other candidates
     grounded: bool = False
+    resolution_confidence: float | None = None
+    # the best answer's similarity to the case and its margin over the runner-up (calibration)
+    resolution_features: list[float] = []
     values: list[ProducedValue] = []
     hold: str | None = None  # the hold reason, when held
     expansion_signals: list[str] = []  # features

@@ -234,6 +234,13 @@ def aggregate(records: Sequence[CaseRecord]) -> dict[str, float | None]:
     for t in TYPES:
         counts = m.total(r.scores.per_type[t].counts() for r in ok if t in r.scores.per_type)
         out.update(_prf(f"value.{t}", counts))
+    calibrated = [
+        r for r in ok if r.expected.resolution_articles and r.resolution_confidence is not None
+    ]
+    confidences = [r.resolution_confidence or 0.0 for r in calibrated]
+    correct = [bool(r.scores.hit_at_1) for r in calibrated]
+    out["resolution.confidence_brier"] = m.brier(confidences, correct)
+    out["resolution.confidence_ece"] = m.expected_calibration_error(confidences, correct)
     out["hold.accuracy"] = m.rate(r.scores.hold_correct for r in ok)
     out["safety.forbidden_citation_rate"] = m.rate(bool(r.scores.forbidden_citations) for r in ok)
     out["safety.ungrounded_citation_rate"] = m.rate(bool(r.scores.ungrounded_citations) for r in ok)

@@ -101,6 +101,9 @@ class EngineConfig:
     release_window_days: int = 270
     renewal_window_days: int = 60
     max_suggestions: int = 3
+    # logistic weights (bias, similarity, margin) of the resolution's confidence, fitted with
+    # `copilot eval calibrate` on the dev splits of the sample suite and StackFAQ
+    confidence_weights: tuple[float, float, float] = (-3.315, 7.18, 12.649)
     resolution_candidates: int = 5  # articles retrieved for the resolution (the best is used)
     today: dt.date | None = None  # None: the real date (evaluation suites pin it)
 
@@ -860,7 +863,7 @@ class Engine:
                     summary=output.resolution.summary,
                     steps=steps,
                     citations=list(seen.values()),
-                    confidence=_confidence(hits),
+                    confidence=_confidence(hits, self.config.confidence_weights),
                 )
         allowed = {o.type: o for o in request.opportunities}
         values: list[ValueSuggestion] = []
@@ -896,13 +899,23 @@ def _quote(text: str, limit: int = 240) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _confidence(hits: list[ArticleHit]) -> float:
-    """Confidence that the top article answers the case, from its similarity and its margin."""
+def confidence_features(hits: list[ArticleHit]) -> tuple[float, float]:
+    """The best answer's similarity to the case, and its margin over the runner-up."""
+    if not hits:
+        return 0.0, 0.0
+    top = hits[0].dense_score or 0.0
+    second = (hits[1].dense_score or 0.0) if len(hits) > 1 else 0.0
+    return top, top - second
+
+
+def _confidence(hits: list[ArticleHit], weights: tuple[float, float, float]) -> float:
+    """Probability that the top article answers the case: a logistic of its similarity and its
+    margin, with weights fitted on labelled cases (`copilot eval calibrate`)."""
     if not hits:
         return 0.0
-    top = hits[0].dense_score or 0.0
-    second = hits[1].dense_score or 0.0 if len(hits) > 1 else 0.0
-    z = 9.0 * (top - 0.45) + 4.0 * (top - second)
+    top, margin = confidence_features(hits)
+    bias, w_top, w_margin = weights
+    z = bias + w_top * top + w_margin * margin
     return round(float(1.0 / (1.0 + np.exp(-z))), 3)
 
 

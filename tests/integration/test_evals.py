@@ -301,3 +301,11 @@ def test_the_llm_judge_scores_each_reply_and_prefers_consistently(
 def test_judging_without_an_llm_is_refused(env: Path) -> None:
     result = invoke("run", str(env), "--judge")
     assert result.exit_code == 1 and "COPILOT_LLM_BASE_URL" in result.output
+
+
+def test_calibration_refuses_too_few_cases_and_names_what_it_needs(
+    env: Path, tmp_path: Path
+) -> None:
+    assert invoke("run", str(env), "--out", str(tmp_path / "r")).exit_code == 0
+    result = invoke("calibrate", str(tmp_path / "r"))
+    assert result.exit_code == 1 and "at least 10 grounded cases" in result.output

@@ -143,3 +143,25 @@ def test_the_bootstrap_interval_holds_the_point_delta_and_flags_a_real_differenc
     same = m.paired_bootstrap(keys, of(worse), of(worse), samples=300)["score"]
     assert same.estimate == 0.0 and not same.excludes_zero
     assert m.paired_bootstrap([], of(better), of(worse)) == {}
+
+
+probabilities = st.lists(st.tuples(st.floats(0, 1), st.booleans()), min_size=1, max_size=60)
+
+
+@given(probabilities)
+def test_brier_and_calibration_error_are_bounded(pairs: list[tuple[float, bool]]) -> None:
+    ps, os_ = [p for p, _ in pairs], [o for _, o in pairs]
+    brier, ece = m.brier(ps, os_), m.expected_calibration_error(ps, os_)
+    assert brier is not None and 0.0 <= brier <= 1.0
+    assert ece is not None and 0.0 <= ece <= 1.0 + 1e-12
+
+
+def test_a_confident_right_answer_is_perfectly_calibrated_and_a_confident_wrong_one_is_not(
+) -> None:
+    assert m.brier([1.0, 0.0], [True, False]) == 0.0
+    assert m.expected_calibration_error([1.0, 0.0], [True, False]) == 0.0
+    assert m.brier([1.0, 1.0], [False, False]) == 1.0
+    # 0.7 said ten times, right seven times: calibrated; said for ten wrong answers: off by 0.7
+    assert m.expected_calibration_error([0.7] * 10, [True] * 7 + [False] * 3) == pytest.approx(0)
+    assert m.expected_calibration_error([0.7] * 10, [False] * 10) == pytest.approx(0.7)
+    assert m.brier([], []) is None and m.expected_calibration_error([], []) is None
