@@ -21,7 +21,14 @@ from evals.scoring import TYPES
 HEADLINE: list[tuple[str, list[str]]] = [
     (
         "resolution",
-        ["resolution.hit@1", "resolution.recall@5", "resolution.mrr@10", "resolution.ndcg@10"],
+        [
+            "resolution.hit@1",
+            "resolution.recall@5",
+            "resolution.mrr@10",
+            "resolution.ndcg@10",
+            "resolution.confidence_brier",
+            "resolution.confidence_ece",
+        ],
     ),
     (
         "value",

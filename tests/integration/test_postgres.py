@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from copilot.config import Settings
-from copilot.domain import Article, SuccessPlan
+from copilot.domain import Article, Case, SuccessPlan
 from copilot.runtime import Runtime
 from copilot.store.sql import SqlStore
 from tests.factories import make_article, make_plan, write_article, write_plan
@@ -45,3 +45,41 @@ def test_full_ingest_and_search_on_postgres(
     assert runtime.ingestor().ingest_paths([src]).chunks_embedded == 0
     hits = runtime.retriever.search("bank feed reconnect").hits
     assert [h.article.id for h in hits] == ["kb-1"]
+
+
+def test_evaluation_runs_and_feedback_cases_round_trip_on_postgres(postgres_url: str) -> None:
+    from evals.store import RunStore
+    from tests.unit.test_reports import make_run
+
+    runs = RunStore.from_url(postgres_url)
+    run = make_run()
+    runs.save(run, "/tmp/run.json")
+
+    loaded = runs.load(run.run_id)
+    assert loaded.model_dump(mode="json", exclude={"cases"}) == run.model_dump(
+        mode="json", exclude={"cases"}
+    )
+    assert sorted(c.id for c in loaded.cases) == sorted(c.id for c in run.cases)
+    assert runs.promote(run.run_id).is_baseline and runs.baseline(run.suite.name) == run.run_id
+    assert [r.run_id for r in runs.list(run.suite.name)] == [run.run_id]
+
+    store = SqlStore.from_url(postgres_url)
+    store.create_schema()
+    record = next(c for c in loaded.cases if c.suggestion is not None)
+    suggestion, case = record.suggestion, record.case
+    assert suggestion is not None
+
+    store.put_suggestion(suggestion, Case.model_validate(case))
+    store.add_feedback(
+        suggestion.suggestion_id,
+        "resolution",
+        "resolution",
+        "thumbs_up",
+        final_text=None,
+        reason=None,
+        agent_id="a-1",
+        product=None,
+    )
+    [(kept, kept_case, events)] = store.feedback_with_cases()
+    assert kept == suggestion and kept_case is not None and kept_case.case_id == case["case_id"]
+    assert [e.event for e in events] == ["thumbs_up"]
