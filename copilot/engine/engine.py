@@ -97,6 +97,7 @@ class EngineConfig:
     topic_similarity: float = 0.45
     intent_similarity: float = 0.35
     capability_margin: float = 0.1  # how much closer a release/practice/proof must be
+    intent_feature_bonus: float = 0.05  # per objective feature a value proof covers
     release_margin: float = 0.15  # how far below the best answer's similarity a release may be
     release_window_days: int = 270
     renewal_window_days: int = 60
@@ -716,11 +717,19 @@ class Engine:
         hits = self.retriever.search(
             plan.purchase_intent or "",
             self._filters(analysis, ArticleKind.value_proof),
-            k=3,
+            k=5,
             vector=intent_vec,
         ).hits
-        for hit in hits:
-            if (hit.dense_score or 0.0) < self.config.intent_similarity:
+        # The plan's objectives say in features what the intent says in words: a proof about
+        # the features they bought it to reach speaks to the intent.
+        goals = {f for o in plan.objectives for f in o.features}
+
+        def fit(hit: ArticleHit) -> float:
+            shared = len(set(hit.article.features) & goals)
+            return (hit.dense_score or 0.0) + self.config.intent_feature_bonus * shared
+
+        for hit in sorted(hits, key=lambda h: -fit(h)):
+            if fit(hit) < self.config.intent_similarity:
                 continue
             if self._not_entitled(hit.article, plan, analysis.plan_tier):
                 continue  # proof built on features they lack would sell, not reassure
