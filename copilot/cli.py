@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from copilot.config import Settings
 from copilot.domain import ArticleKind, Audience
+from copilot.terminal import progress_bar
 from evals.cli import app as eval_app
 
 if TYPE_CHECKING:
@@ -92,15 +92,7 @@ def ingest(
 
     runtime = _runtime()
     ingestor = runtime.ingestor(find_catalog(paths))
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=as_json,
-    ) as bar:
+    with progress_bar(err, disable=as_json) as bar:
         task = bar.add_task("embedding chunks", total=None)
 
         def progress(_: str, done: int, total: int) -> None:

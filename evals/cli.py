@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from copilot.config import LLMMode, Settings
 from copilot.errors import CopilotError, NotFound, ValidationError
+from copilot.terminal import progress_bar
 
 if TYPE_CHECKING:
     from evals.judge import Judge
@@ -193,21 +194,11 @@ def run(
         from evals.judge import Judge
 
         try:
-            scorer = Judge(
-                Settings(**{**settings.model_dump(), **({"llm_mode": mode} if mode else {})})
-            )
+            scorer = Judge(settings)
         except CopilotError as exc:
             raise _fail(f"--judge: {exc}") from exc
 
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=as_json,
-    ) as bar:
+    with progress_bar(err, disable=as_json) as bar:
         ingest_task = bar.add_task("ingesting the suite's knowledge", total=None)
         case_task = bar.add_task(
             f"running {suite.name}", total=len(suite.select(split, case)), visible=False

@@ -40,28 +40,20 @@ def evaluate(
                 )
             )
             continue
-        if threshold.min is not None:
-            ok = value is not None and value >= threshold.min - _EPS
+        for bound, sign in ((threshold.min, 1.0), (threshold.max, -1.0)):
+            if bound is None:
+                continue
+            # sign 1: at least the bound; sign -1: at most it
+            ok = value is not None and sign * (value - bound) >= -_EPS
+            held, broken = (">=", "<") if sign > 0 else ("<=", ">")
             checks.append(
                 GateCheck(
                     metric=name,
                     kind="absolute",
-                    bound=threshold.min,
+                    bound=bound,
                     value=value,
                     passed=ok,
-                    message=f"{name} {_fmt(value)} {'>=' if ok else '<'} {threshold.min:g}",
-                )
-            )
-        if threshold.max is not None:
-            ok = value is not None and value <= threshold.max + _EPS
-            checks.append(
-                GateCheck(
-                    metric=name,
-                    kind="absolute",
-                    bound=threshold.max,
-                    value=value,
-                    passed=ok,
-                    message=f"{name} {_fmt(value)} {'<=' if ok else '>'} {threshold.max:g}",
+                    message=f"{name} {_fmt(value)} {held if ok else broken} {bound:g}",
                 )
             )
         if baseline is None:

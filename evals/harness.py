@@ -21,7 +21,7 @@ from typing import Any
 from copilot.config import ChromaMode, LLMMode, Settings
 from copilot.domain import ArticleKind, Audience, Case, SuccessPlan, SuggestionType
 from copilot.embeddings import SentenceTransformerEmbedder
-from copilot.engine.analysis import analyse
+from copilot.engine.analysis import Analysis
 from copilot.engine.engine import Engine, EngineConfig, Trace, confidence_features
 from copilot.errors import ConfigError, CopilotError
 from copilot.llm.base import Generator
@@ -213,13 +213,13 @@ class Harness:
             catalog=self.runtime.catalog,
         )
         if self.with_baselines:
-            record.baselines = self.baselines(item.case, plan)
+            assert trace.analysis is not None  # the engine analysed the case first
+            record.baselines = self.baselines(trace.analysis, plan)
         return record
 
-    def baselines(self, case: Case, plan: SuccessPlan | None) -> BaselineScores:
+    def baselines(self, analysis: Analysis, plan: SuccessPlan | None) -> BaselineScores:
         """Resolution rankings by BM25 alone, dense alone and the fusion, on the engine's own
         query and filters; and the naive value pick."""
-        analysis = analyse(case, plan)
         vector = self.runtime.embedder.embed([analysis.query])[0]
         filters = SearchFilters(
             product=analysis.product,

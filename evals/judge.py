@@ -27,7 +27,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from copilot.config import Settings
 from copilot.domain import Case, Citation, Role, Suggestion
 from copilot.errors import ConfigError, UpstreamUnavailable
-from copilot.llm.prompts import PromptTemplate, format_fields, load_prompt
+from copilot.llm.prompts import PromptTemplate, checked_templates, load_prompt
 from copilot.llm.redact import redact
 from evals.records import JudgeScore
 
@@ -371,30 +371,12 @@ def _ident(value: str) -> str:
 
 # ---------------------------------------------------------------------------- checks
 def _checked_blocks(prompt: PromptTemplate, user_fields: set[str]) -> dict[str, str]:
-    where = f"prompt {prompt.id} {prompt.version} ({prompt.path})"
-    raw = prompt.extra.get("blocks")
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: needs a 'blocks' mapping with {sorted(BLOCK_FIELDS)}")
-    blocks: dict[str, str] = {}
-    for name, allowed in BLOCK_FIELDS.items():
-        text = raw.get(name)
-        if not isinstance(text, str):
-            raise ConfigError(f"{where}: blocks.{name} must be a string")
-        try:
-            fields = format_fields(text)
-        except ValueError as exc:
-            raise ConfigError(f"{where}: blocks.{name} is not a valid template: {exc}") from exc
-        if fields - allowed:
-            raise ConfigError(
-                f"{where}: blocks.{name} uses unknown fields {sorted(fields - allowed)}; "
-                f"it may use {sorted(allowed)}"
-            )
-        blocks[name] = text
+    blocks = checked_templates(prompt, "blocks", BLOCK_FIELDS)
     # A user template that leaves out the reply would still be answered, with a meaningless grade.
     if prompt.placeholders != user_fields:
         raise ConfigError(
-            f"{where}: the user template must use exactly the fields {sorted(user_fields)}; "
-            f"it uses {sorted(prompt.placeholders)}"
+            f"prompt {prompt.id} {prompt.version} ({prompt.path}): the user template must use "
+            f"exactly the fields {sorted(user_fields)}; it uses {sorted(prompt.placeholders)}"
         )
     _temperature(prompt)
     return blocks

@@ -41,9 +41,31 @@ def key_point(chunk: EvidenceChunk) -> str:
     return plain(chunk.text)[:200].rstrip(".") + "."
 
 
-class _Facts(dict[str, str]):
+class Facts(dict[str, str]):
+    """Template fields; a field an opportunity does not have reads as empty."""
+
     def __missing__(self, key: str) -> str:
         return ""
+
+
+def opportunity_facts(opportunity: Opportunity) -> Facts:
+    """The template fields of a value draft: the opportunity's facts and its lead evidence."""
+    lead = opportunity.evidence[0]
+    facts = Facts(opportunity.facts)
+    facts.update(
+        title=lead.title,
+        title_lower=lead.title[:1].lower() + lead.title[1:],
+        key_point=key_point(lead),
+        url_suffix=f" ({lead.url})" if lead.url else "",
+        purchase_intent_lower=_lower_first(facts["purchase_intent"]),
+        workaround_gerund=_lower_first(facts["workaround"]),
+        milestone_clause=(
+            f' and prepares the next milestone, "{facts["milestone"]}"'
+            if facts["milestone"]
+            else ""
+        ),
+    )
+    return facts
 
 
 class ExtractiveGenerator:
@@ -87,7 +109,7 @@ class ExtractiveGenerator:
             sentences = [s for s in _SENTENCE.split(plain(top.text)) if len(s) > 30][:3]
             steps = [StepDraft(text=s, chunk_ids=[top.chunk_id]) for s in sentences]
         summary = self._resolution["summary"].format_map(
-            _Facts(title=top.title, key_point=key_point(top))
+            Facts(title=top.title, key_point=key_point(top))
         )
         return ResolutionDraft(
             summary=summary,
@@ -97,20 +119,7 @@ class ExtractiveGenerator:
 
     def _value(self, opportunity: Opportunity) -> ValueDraft:
         lead = opportunity.evidence[0]
-        facts = _Facts(opportunity.facts)
-        facts.update(
-            title=lead.title,
-            title_lower=lead.title[:1].lower() + lead.title[1:],
-            key_point=key_point(lead),
-            url_suffix=f" ({lead.url})" if lead.url else "",
-            purchase_intent_lower=_lower_first(facts["purchase_intent"]),
-            workaround_gerund=_lower_first(facts["workaround"]),
-            milestone_clause=(
-                f' and prepares the next milestone, "{facts["milestone"]}"'
-                if facts["milestone"]
-                else ""
-            ),
-        )
+        facts = opportunity_facts(opportunity)
         template = self._types[opportunity.type.value]
         return ValueDraft(
             type=opportunity.type,

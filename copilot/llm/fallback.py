@@ -29,8 +29,12 @@ class FallbackGenerator:
         try:
             self.primary.warm_up()
         except UpstreamUnavailable as exc:
-            log.warning("%s generator cannot start (%s); requests will use %s",
-                        self.primary.mode, _reason(exc), self.fallback.mode)
+            log.warning(
+                "%s generator cannot start (%s); requests will use %s",
+                self.primary.mode,
+                _reason(exc),
+                self.fallback.mode,
+            )
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         """Generate with the primary; when it cannot answer usably, with the fallback."""

@@ -40,13 +40,18 @@ from copilot.domain import SuggestionType
 from copilot.engine.analysis import set_aside_instructions
 from copilot.errors import ConfigError, UpstreamUnavailable
 from copilot.llm.base import (
-    EvidenceChunk,
     GenerationOutput,
     GenerationRequest,
     GenerationResult,
     Opportunity,
 )
-from copilot.llm.extractive import ExtractiveGenerator, key_point, plain
+from copilot.llm.extractive import (
+    ExtractiveGenerator,
+    Facts,
+    key_point,
+    opportunity_facts,
+    plain,
+)
 from copilot.llm.openai_provider import LLMInvalidOutput, ground
 from copilot.llm.prompts import PromptTemplate, format_fields, load_prompt
 from copilot.llm.redact import redact
@@ -596,7 +601,7 @@ class LocalGenerator:
             kept.append(item.label)
             if item.opportunity is None and resolution is not None:
                 summary = self._compose["resolution_summary"].format_map(
-                    _Facts(sentence=verdict.sentence, title=item.fields["title"])
+                    Facts(sentence=verdict.sentence, title=item.fields["title"])
                 )
                 resolution = resolution.model_copy(update={"summary": summary})
             elif item.opportunity is not None:
@@ -670,29 +675,10 @@ class LocalGenerator:
 
 
 # --------------------------------------------------------------------------- helpers
-class _Facts(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return ""
-
-
-def _facts(opportunity: Opportunity, sentence: str) -> _Facts:
+def _facts(opportunity: Opportunity, sentence: str) -> Facts:
     """The extractive composer's template fields for an opportunity, plus {sentence}."""
-    lead: EvidenceChunk = opportunity.evidence[0]
-    facts = _Facts(opportunity.facts)
-    facts.update(
-        sentence=sentence,
-        title=lead.title,
-        title_lower=lead.title[:1].lower() + lead.title[1:],
-        key_point=key_point(lead),
-        url_suffix=f" ({lead.url})" if lead.url else "",
-        purchase_intent_lower=_lower_first(facts["purchase_intent"]),
-        workaround_gerund=_lower_first(facts["workaround"]),
-        milestone_clause=(
-            f' and prepares the next milestone, "{facts["milestone"]}"'
-            if facts["milestone"]
-            else ""
-        ),
-    )
+    facts = opportunity_facts(opportunity)
+    facts["sentence"] = sentence
     return facts
 
 
@@ -723,11 +709,6 @@ def _clip(text: str, limit: int) -> str:
     cut = text[:limit]
     end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
     return cut[: end + 1] if end > limit // 3 else cut.rsplit(" ", 1)[0]
-
-
-def _lower_first(text: str) -> str:
-    text = text.strip().rstrip(".")
-    return text[:1].lower() + text[1:] if text else text
 
 
 def _chat_dict(message: BaseMessage) -> dict[str, str]:

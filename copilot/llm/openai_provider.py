@@ -30,7 +30,7 @@ from copilot.llm.base import (
     ResolutionDraft,
     ValueDraft,
 )
-from copilot.llm.prompts import PromptTemplate, format_fields, load_prompt
+from copilot.llm.prompts import PromptTemplate, checked_templates, load_prompt
 from copilot.llm.redact import redact
 
 PROMPT_ID = "suggest_llm"
@@ -277,29 +277,12 @@ def _offered(
 
 
 def _checked_blocks(prompt: PromptTemplate) -> dict[str, str]:
-    where = f"prompt {prompt.id} {prompt.version} ({prompt.path})"
-    raw = prompt.extra.get("blocks")
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: needs a 'blocks' mapping with {sorted(BLOCK_FIELDS)}")
-    blocks: dict[str, str] = {}
-    for name, allowed in BLOCK_FIELDS.items():
-        text = raw.get(name)
-        if not isinstance(text, str):
-            raise ConfigError(f"{where}: blocks.{name} must be a string")
-        try:
-            fields = format_fields(text)
-        except ValueError as exc:
-            raise ConfigError(f"{where}: blocks.{name} is not a valid template: {exc}") from exc
-        if fields - allowed:
-            raise ConfigError(
-                f"{where}: blocks.{name} uses unknown fields {sorted(fields - allowed)}; "
-                f"it may use {sorted(allowed)}"
-            )
-        blocks[name] = text
+    blocks = checked_templates(prompt, "blocks", BLOCK_FIELDS)
     if prompt.placeholders - USER_FIELDS:
         raise ConfigError(
-            f"{where}: the user template uses unknown fields "
-            f"{sorted(prompt.placeholders - USER_FIELDS)}; it may use {sorted(USER_FIELDS)}"
+            f"prompt {prompt.id} {prompt.version} ({prompt.path}): the user template uses "
+            f"unknown fields {sorted(prompt.placeholders - USER_FIELDS)}; it may use "
+            f"{sorted(USER_FIELDS)}"
         )
     return blocks
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +181,30 @@ def format_fields(template: str) -> set[str]:
             raise ValueError(f"placeholder {{{name}}} is not a plain name")
         names.add(name)
     return names
+
+
+def checked_templates(
+    prompt: PromptTemplate, key: str, allowed: Mapping[str, set[str]]
+) -> dict[str, str]:
+    """The named templates under `key` of a prompt's extra keys, each checked to be a valid
+    template using only its allowed fields (ConfigError naming the prompt, key and fix)."""
+    where = f"prompt {prompt.id} {prompt.version} ({prompt.path})"
+    raw = prompt.extra.get(key)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: needs a '{key}' mapping with {sorted(allowed)}")
+    templates: dict[str, str] = {}
+    for name, fields_allowed in allowed.items():
+        text = raw.get(name)
+        if not isinstance(text, str):
+            raise ConfigError(f"{where}: {key}.{name} must be a string")
+        try:
+            fields = format_fields(text)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {key}.{name} is not a valid template: {exc}") from exc
+        if fields - fields_allowed:
+            raise ConfigError(
+                f"{where}: {key}.{name} uses unknown fields {sorted(fields - fields_allowed)}; "
+                f"it may use {sorted(fields_allowed)}"
+            )
+        templates[name] = text
+    return templates
