@@ -10,7 +10,6 @@ a win in both, so a preference for the first (or second) position cancels out.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable, Mapping
 from statistics import fmean
@@ -28,7 +27,16 @@ from copilot.config import Settings
 from copilot.domain import Case, Citation, Role, Suggestion
 from copilot.errors import ConfigError, UpstreamUnavailable
 from copilot.llm.prompts import PromptTemplate, checked_templates, load_prompt
-from copilot.llm.redact import redact
+from copilot.llm.wire import (
+    api_message,
+    attempts,
+    cause,
+    data_block,
+    ident,
+    retried,
+    short,
+    validation_summary,
+)
 from evals.records import JudgeScore
 
 RUBRIC_PROMPT_ID = "judge_value"
@@ -52,7 +60,6 @@ RUBRIC_FIELDS = {"case", "reply"}
 PAIRWISE_FIELDS = {"case", "reply_a", "reply_b"}
 
 # Status codes the OpenAI client retries before giving up.
-_RETRIED = {408, 409, 429}
 _FENCE = re.compile(r"^```(?:json)?\s*\n(.*)\n```$", re.DOTALL)
 
 
@@ -248,41 +255,40 @@ class Judge:
             answer: Mapping[str, Any] = chain.invoke(messages)
         except openai.APITimeoutError as exc:
             raise JudgeError(
-                f"judge: timeout after {self._settings.llm_timeout_s} s, "
-                f"{_attempts(self._attempts)}"
+                f"judge: timeout after {self._settings.llm_timeout_s} s, {attempts(self._attempts)}"
             ) from exc
         except openai.APIConnectionError as exc:
             raise JudgeError(
-                f"judge: cannot connect to {self._base_url} ({_cause(exc)}), "
-                f"{_attempts(self._attempts)}"
+                f"judge: cannot connect to {self._base_url} ({cause(exc)}), "
+                f"{attempts(self._attempts)}"
             ) from exc
         except openai.APIStatusError as exc:
-            tries = self._attempts if _retried(exc.status_code) else 1
+            tries = self._attempts if retried(exc.status_code) else 1
             raise JudgeError(
-                f"judge: HTTP {exc.status_code} after {_attempts(tries)}: {_api_message(exc)}"
+                f"judge: HTTP {exc.status_code} after {attempts(tries)}: {api_message(exc)}"
             ) from exc
         except openai.LengthFinishReasonError as exc:
             text = _completion_text(exc.completion)
             raise JudgeError(
                 f"judge: unusable {what}: cut off at the token limit; the model said: "
-                f"{_short(text, 300)!r}",
+                f"{short(text, 300)!r}",
                 raw=text,
             ) from exc
         except openai.OpenAIError as exc:
-            raise JudgeError(f"judge: unusable {what}: {_short(exc)}") from exc
+            raise JudgeError(f"judge: unusable {what}: {short(exc)}") from exc
 
         text = _text(answer.get("raw"))
         if not text.strip():
             # A refusal or an empty answer: the parser's complaint says which.
             problem = answer.get("parsing_error")
-            why = f" ({_short(problem)})" if problem is not None else ""
+            why = f" ({short(problem)})" if problem is not None else ""
             raise JudgeError(f"judge: unusable {what}: the model answered no text{why}")
         try:
             return schema.model_validate_json(_unfenced(text))
         except pydantic.ValidationError as exc:
             raise JudgeError(
-                f"judge: unusable {what}: {_validation_summary(exc)}; the model said: "
-                f"{_short(text, 300)!r}",
+                f"judge: unusable {what}: {validation_summary(exc)}; the model said: "
+                f"{short(text, 300)!r}",
                 raw=text,
             ) from exc
 
@@ -305,13 +311,14 @@ def summarise(scores: list[JudgeScore]) -> dict[str, float | int | None]:
 def _render_case(blocks: Mapping[str, str], case: Case) -> str:
     customer = [m for m in case.messages if m.role is Role.customer]
     messages = "\n".join(
-        blocks["message"].format(n=i, text=_data(m.text)) for i, m in enumerate(customer, start=1)
+        blocks["message"].format(n=i, text=data_block(m.text))
+        for i, m in enumerate(customer, start=1)
     )
     return blocks["case"].format(
-        product=_ident(case.product or ""),
-        priority=_ident(case.priority.value),
-        subject=_data(case.subject),
-        description=_data(case.description),
+        product=ident(case.product or ""),
+        priority=ident(case.priority.value),
+        subject=data_block(case.subject),
+        description=data_block(case.description),
         messages=messages or blocks["empty"],
     )
 
@@ -319,25 +326,25 @@ def _render_case(blocks: Mapping[str, str], case: Case) -> str:
 def _render_reply(blocks: Mapping[str, str], suggestion: Suggestion, label: str = "") -> str:
     resolution = suggestion.resolution
     steps = "\n".join(
-        blocks["step"].format(n=i, text=_data(step.text))
+        blocks["step"].format(n=i, text=data_block(step.text))
         for i, step in enumerate(resolution.steps, start=1)
     )
     cited = [*resolution.citations, *(c for step in resolution.steps for c in step.citations)]
     values = "\n".join(
         blocks["value"].format(
             n=i,
-            type=_ident(value.type.value),
-            headline=_data(value.headline),
-            message=_data(value.message),
-            rationale=_data(value.rationale),
+            type=ident(value.type.value),
+            headline=data_block(value.headline),
+            message=data_block(value.message),
+            rationale=data_block(value.rationale),
             evidence=_quotes(blocks, value.citations),
         )
         for i, value in enumerate(suggestion.value_suggestions, start=1)
     )
     return blocks["reply"].format(
-        label=_ident(label),
-        hold=_data(suggestion.hold.reason) if suggestion.hold else blocks["empty"],
-        summary=_data(resolution.summary),
+        label=ident(label),
+        hold=data_block(suggestion.hold.reason) if suggestion.hold else blocks["empty"],
+        summary=data_block(resolution.summary),
         steps=steps or blocks["empty"],
         evidence=_quotes(blocks, cited),
         values=values or blocks["empty"],
@@ -349,24 +356,14 @@ def _quotes(blocks: Mapping[str, str], citations: Iterable[Citation]) -> str:
     unique = {(c.chunk_id, c.quote): c for c in citations}
     rendered = [
         blocks["quote"].format(
-            chunk_id=_ident(c.chunk_id),
-            article_id=_ident(c.article_id),
-            title=_data(c.title),
-            quote=_data(c.quote),
+            chunk_id=ident(c.chunk_id),
+            article_id=ident(c.article_id),
+            title=data_block(c.title),
+            quote=data_block(c.quote),
         )
         for c in unique.values()
     ]
     return "\n".join(rendered) or blocks["empty"]
-
-
-def _data(text: str) -> str:
-    # Escaping keeps data from closing its own block ("</case>") and posing as instructions.
-    return html.escape(redact(text), quote=True)
-
-
-def _ident(value: str) -> str:
-    # Identifiers are not redacted (nothing personal, and redaction could mangle a chunk id).
-    return html.escape(value, quote=True)
 
 
 # ---------------------------------------------------------------------------- checks
@@ -413,46 +410,3 @@ def _unfenced(text: str) -> str:
     text = text.strip()
     match = _FENCE.match(text)
     return match.group(1) if match else text
-
-
-def _validation_summary(exc: pydantic.ValidationError, shown: int = 3) -> str:
-    parts = []
-    for error in exc.errors()[:shown]:
-        where = ".".join(str(p) for p in error["loc"])
-        got = error.get("input")
-        shown_input = isinstance(got, int | float) or (isinstance(got, str) and len(got) <= 40)
-        seen = f" (got {got!r})" if shown_input else ""
-        parts.append(f"{where}: {error['msg']}{seen}" if where else f"{error['msg']}{seen}")
-    more = exc.error_count() - shown
-    return _short("; ".join(parts) + (f"; and {more} more" if more > 0 else ""), 400)
-
-
-def _retried(status: int) -> bool:
-    return status in _RETRIED or status >= 500
-
-
-def _attempts(n: int) -> str:
-    return f"{n} attempt" if n == 1 else f"{n} attempts"
-
-
-def _api_message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return _short(error["message"])
-    return _short(exc.message)
-
-
-def _cause(exc: BaseException) -> str:
-    """The innermost reason (the socket error under the client's "Connection error.")."""
-    seen: set[int] = set()
-    while (inner := exc.__cause__ or exc.__context__) is not None and id(inner) not in seen:
-        seen.add(id(exc))
-        exc = inner
-    return _short(exc) or type(exc).__name__
-
-
-def _short(value: object, limit: int = 200) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

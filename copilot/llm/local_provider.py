@@ -55,6 +55,7 @@ from copilot.llm.extractive import (
 from copilot.llm.openai_provider import LLMInvalidOutput, ground
 from copilot.llm.prompts import PromptTemplate, format_fields, load_prompt
 from copilot.llm.redact import redact
+from copilot.llm.wire import short
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +242,7 @@ class HuggingFaceBackend:
             llm = HuggingFacePipeline(pipeline=generator, model_id=self.name)
         except Exception as exc:  # any failure to load is the model being unavailable
             raise LocalModelUnavailable(
-                f"cannot load the local model {self.path}: {_short(exc)}"
+                f"cannot load the local model {self.path}: {short(exc)}"
             ) from exc
         self._tokenizer, self._llm = tokenizer, llm
         self.load_seconds = round(time.perf_counter() - started, 2)
@@ -277,7 +278,7 @@ class HuggingFaceBackend:
                 answers = [str(a) for a in self._llm.batch(prompts, pipeline_kwargs=kwargs)]
             except Exception as exc:
                 raise LocalGenerationError(
-                    f"the local model failed while generating: {_short(exc)}"
+                    f"the local model failed while generating: {short(exc)}"
                 ) from exc
             self.generate_seconds += time.perf_counter() - started
             self.new_tokens += sum(len(self._tokenizer(a)["input_ids"]) for a in answers)
@@ -716,12 +717,6 @@ def _chat_dict(message: BaseMessage) -> dict[str, str]:
     return {"role": role, "content": str(message.content)}
 
 
-def _short(value: object, limit: int = 200) -> str:
-    text = " ".join(str(value).split()) or type(value).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# --------------------------------------------------------------------------- prompt validation
 def _where(prompt: PromptTemplate) -> str:
     return f"prompt {prompt.id} {prompt.version} ({prompt.path})"
 

@@ -8,7 +8,6 @@ retries, unparseable output) is an UpstreamUnavailable, so a FallbackGenerator c
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -31,7 +30,16 @@ from copilot.llm.base import (
     ValueDraft,
 )
 from copilot.llm.prompts import PromptTemplate, checked_templates, load_prompt
-from copilot.llm.redact import redact
+from copilot.llm.wire import (
+    api_message,
+    attempts,
+    cause,
+    data_block,
+    ident,
+    retried,
+    short,
+    validation_summary,
+)
 
 PROMPT_ID = "suggest_llm"
 
@@ -47,7 +55,6 @@ BLOCK_FIELDS: dict[str, set[str]] = {
 USER_FIELDS = {"case", "resolution_evidence", "opportunities"}
 
 # Status codes the OpenAI client retries before giving up.
-_RETRIED = {408, 409, 429}
 
 
 class LLMTimeout(UpstreamUnavailable):
@@ -114,23 +121,23 @@ class OpenAIGenerator:
         blocks = self._blocks
         case = request.case
         messages = "\n".join(
-            blocks["message"].format(n=i, text=_data(text))
+            blocks["message"].format(n=i, text=data_block(text))
             for i, text in enumerate(case.messages, start=1)
         )
         case_block = blocks["case"].format(
-            product=_data(case.product or ""),
-            customer_name=_data(case.customer_name or ""),
-            subject=_data(case.subject),
-            description=_data(case.description),
+            product=data_block(case.product or ""),
+            customer_name=data_block(case.customer_name or ""),
+            subject=data_block(case.subject),
+            description=data_block(case.description),
             messages=messages or blocks["empty"],
         )
         opportunities = "\n".join(
             blocks["opportunity"].format(
                 n=i,
                 type=opp.type.value,
-                objective_id=_ident(opp.objective_id or ""),
+                objective_id=ident(opp.objective_id or ""),
                 facts="\n".join(
-                    blocks["fact"].format(name=_data(name), value=_data(value))
+                    blocks["fact"].format(name=data_block(name), value=data_block(value))
                     for name, value in opp.facts.items()
                 )
                 or blocks["empty"],
@@ -151,27 +158,27 @@ class OpenAIGenerator:
             answer: Mapping[str, Any] = self._chain.invoke(messages)
         except openai.APITimeoutError as exc:
             raise LLMTimeout(
-                f"timeout after {self._timeout_s} s, {_attempts(self._attempts)}"
+                f"timeout after {self._timeout_s} s, {attempts(self._attempts)}"
             ) from exc
         except openai.APIConnectionError as exc:
             raise UpstreamUnavailable(
-                f"cannot connect to {self._base_url} ({_cause(exc)}), {_attempts(self._attempts)}"
+                f"cannot connect to {self._base_url} ({cause(exc)}), {attempts(self._attempts)}"
             ) from exc
         except openai.APIStatusError as exc:
-            tries = self._attempts if _retried(exc.status_code) else 1
+            tries = self._attempts if retried(exc.status_code) else 1
             raise LLMHTTPError(
-                f"HTTP {exc.status_code} after {_attempts(tries)}: {_api_message(exc)}",
+                f"HTTP {exc.status_code} after {attempts(tries)}: {api_message(exc)}",
                 exc.status_code,
             ) from exc
         except pydantic.ValidationError as exc:
-            raise LLMInvalidOutput(f"invalid output: {_validation_summary(exc)}") from exc
+            raise LLMInvalidOutput(f"invalid output: {validation_summary(exc)}") from exc
         except (json.JSONDecodeError, openai.OpenAIError) as exc:
-            raise LLMInvalidOutput(f"invalid output: {_short(exc)}") from exc
+            raise LLMInvalidOutput(f"invalid output: {short(exc)}") from exc
         except ValueError as exc:  # the structured-output parser's "no parsed field"
-            raise LLMInvalidOutput(f"invalid output: {_short(exc)}") from exc
+            raise LLMInvalidOutput(f"invalid output: {short(exc)}") from exc
 
         if answer.get("parsing_error") is not None:
-            raise LLMInvalidOutput(f"invalid output: {_short(answer['parsing_error'])}")
+            raise LLMInvalidOutput(f"invalid output: {short(answer['parsing_error'])}")
         parsed = answer.get("parsed")
         if not isinstance(parsed, GenerationOutput):
             raise LLMInvalidOutput("invalid output: the answer holds no structured output")
@@ -190,13 +197,13 @@ class OpenAIGenerator:
     def _evidence(self, chunks: Iterable[EvidenceChunk]) -> str:
         rendered = [
             self._blocks["evidence"].format(
-                chunk_id=_ident(c.chunk_id),
-                article_id=_ident(c.article_id),
-                kind=_ident(c.kind),
-                audience=_ident(c.audience),
-                title=_data(c.title),
-                section=_data(" > ".join(c.section)),
-                text=_data(c.text),
+                chunk_id=ident(c.chunk_id),
+                article_id=ident(c.article_id),
+                kind=ident(c.kind),
+                audience=ident(c.audience),
+                title=data_block(c.title),
+                section=data_block(" > ".join(c.section)),
+                text=data_block(c.text),
             )
             for c in chunks
         ]
@@ -287,57 +294,5 @@ def _checked_blocks(prompt: PromptTemplate) -> dict[str, str]:
     return blocks
 
 
-def _data(text: str) -> str:
-    # Escaping keeps data from closing its own block ("</case>") and posing as instructions.
-    return html.escape(redact(text), quote=True)
-
-
-def _ident(value: str) -> str:
-    # Identifiers are not redacted: the model must cite them exactly as given.
-    return html.escape(value, quote=True)
-
-
-def _retried(status: int) -> bool:
-    return status in _RETRIED or status >= 500
-
-
-def _attempts(n: int) -> str:
-    return f"{n} attempt" if n == 1 else f"{n} attempts"
-
-
 def _ids(ids: list[str]) -> str:
     return ", ".join(dict.fromkeys(ids))
-
-
-def _api_message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return _short(error["message"])
-    return _short(exc.message)
-
-
-def _validation_summary(exc: pydantic.ValidationError, shown: int = 3) -> str:
-    parts = []
-    for error in exc.errors()[:shown]:
-        where = ".".join(str(p) for p in error["loc"])
-        got = error.get("input")
-        seen = f" (got {got!r})" if isinstance(got, str) and 0 < len(got) <= 40 else ""
-        parts.append(f"{where}: {error['msg']}{seen}" if where else f"{error['msg']}{seen}")
-    more = exc.error_count() - shown
-    return _short("; ".join(parts) + (f"; and {more} more" if more > 0 else ""), 400)
-
-
-def _cause(exc: BaseException) -> str:
-    """The innermost reason (the socket error under the client's "Connection error.")."""
-    seen: set[int] = set()
-    while (inner := exc.__cause__ or exc.__context__) is not None and id(inner) not in seen:
-        seen.add(id(exc))
-        exc = inner
-    return _short(exc) or type(exc).__name__
-
-
-def _short(value: object, limit: int = 200) -> str:
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
