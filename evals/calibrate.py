@@ -85,3 +85,70 @@ def report(weights: tuple[float, float, float], data: Sequence[Sample]) -> dict[
         "brier": m.brier(probabilities, outcomes),
         "ece": m.expected_calibration_error(probabilities, outcomes),
     }
+
+
+# ---------------------------------------------------------------------- value suggestions
+# A value suggestion's confidence is a logistic of its match score, per type
+# (EngineConfig.value_weights). A suggestion is right when a reviewer labelled its type.
+
+ValueWeights = tuple[tuple[str, float, float], ...]
+
+
+@dataclass(frozen=True)
+class ValueSample:
+    """One produced value suggestion: its type, match score and whether its type is gold."""
+
+    type: str
+    score: float
+    correct: bool
+
+
+def value_samples(records: Sequence[CaseRecord]) -> list[ValueSample]:
+    """The value suggestions of scored cases that recorded their match score."""
+    out = []
+    for r in records:
+        if r.error:
+            continue
+        gold = {g.type for g in r.expected.value}
+        for v in r.values:
+            if v.score is not None:
+                out.append(ValueSample(v.type.value, v.score, v.type in gold))
+    return out
+
+
+def fit_values(data: Sequence[ValueSample], current: ValueWeights = ()) -> ValueWeights:
+    """Per type, logistic-regression weights for P(right | match score).
+
+    A type with fewer than 10 samples, or only right or only wrong ones, keeps its current
+    weights (or none)."""
+    from sklearn.linear_model import LogisticRegression
+
+    kept = {name: (bias, w) for name, bias, w in current}
+    out = []
+    for name in sorted({s.type for s in data} | set(kept)):
+        rows = [s for s in data if s.type == name]
+        if len(rows) < 10 or len({s.correct for s in rows}) < 2:
+            if name in kept:
+                out.append((name, *kept[name]))
+            continue
+        model = LogisticRegression(C=10.0).fit(
+            np.array([[s.score] for s in rows]), np.array([s.correct for s in rows])
+        )
+        out.append((name, round(float(model.intercept_[0]), 3), round(float(model.coef_[0][0]), 3)))
+    return tuple(out)
+
+
+def report_values(weights: ValueWeights, data: Sequence[ValueSample]) -> dict[str, float | None]:
+    """Brier score and calibration error of value confidences under these weights."""
+    from copilot.domain import SuggestionType
+    from copilot.engine.engine import value_confidence
+
+    probabilities = [value_confidence(SuggestionType(s.type), s.score, weights) for s in data]
+    outcomes = [s.correct for s in data]
+    return {
+        "samples": float(len(data)),
+        "accuracy": m.rate(outcomes),
+        "mean_confidence": m.mean(probabilities),
+        "brier": m.brier(probabilities, outcomes),
+        "ece": m.expected_calibration_error(probabilities, outcomes),
+    }

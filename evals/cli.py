@@ -10,7 +10,7 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -574,39 +574,63 @@ def calibrate(
     fit_split: Annotated[str, typer.Option("--fit", help="Split to fit the weights on.")] = "dev",
     check_split: Annotated[str, typer.Option("--check", help="Split to report them on.")] = "test",
 ) -> None:
-    """Fit the resolution confidence's weights on one split and report calibration on another.
+    """Fit the confidence weights on one split and report calibration on another.
 
-    Prints the fitted EngineConfig.confidence_weights with the Brier score and expected
+    Prints the fitted EngineConfig.confidence_weights (the resolution's) and
+    EngineConfig.value_weights (each value type's), with the Brier score and expected
     calibration error of the current and the fitted weights on both splits.
     """
     from copilot.engine.engine import EngineConfig
-    from evals.calibrate import fit, report, samples
+    from evals.calibrate import fit, fit_values, report, report_values, samples, value_samples
 
     store = _store(_settings())
     try:
         loaded = [load_run(ref, store) for ref in runs]
     except NotFound as exc:
         raise _fail(str(exc)) from exc
-    by_split = {
-        split: samples([c for run in loaded for c in run.cases if c.split == split])
+    records = {
+        split: [c for run in loaded for c in run.cases if c.split == split]
         for split in (fit_split, check_split)
     }
+    by_split = {split: samples(rs) for split, rs in records.items()}
+    values_by_split = {split: value_samples(rs) for split, rs in records.items()}
     try:
         fitted = fit(by_split[fit_split])
     except CopilotError as exc:
         raise _fail(str(exc)) from exc
-    current = EngineConfig().confidence_weights
-    table = Table(
-        title=f"resolution confidence: fitted on {fit_split} "
-        f"({fitted.samples} cases, {fitted.positives} right at rank 1)"
+    config = EngineConfig()
+    fitted_values = fit_values(values_by_split[fit_split], config.value_weights)
+    _calibration_table(
+        f"resolution confidence: fitted on {fit_split} "
+        f"({fitted.samples} cases, {fitted.positives} right at rank 1)",
+        [
+            (f"{name} {w}", report, w)
+            for name, w in (("current", config.confidence_weights), ("fitted", fitted.weights))
+        ],
+        by_split,
     )
-    for col in ("weights", "split", "cases", "top-1 right", "mean confidence", "Brier", "ECE"):
+    _calibration_table(
+        f"value confidence: fitted on {fit_split} ({len(values_by_split[fit_split])} suggestions)",
+        [
+            ("current", report_values, config.value_weights),
+            ("fitted", report_values, fitted_values),
+        ],
+        values_by_split,
+    )
+    console.print(f"EngineConfig.confidence_weights = {fitted.weights}")
+    console.print(f"EngineConfig.value_weights = {fitted_values}")
+
+
+def _calibration_table(title: str, rows: list[tuple[str, Any, Any]], data: dict[str, Any]) -> None:
+    """Calibration figures of each (label, report function, weights) on each split."""
+    table = Table(title=title)
+    for col in ("weights", "split", "n", "right", "mean confidence", "Brier", "ECE"):
         table.add_column(col, justify="right" if col not in ("weights", "split") else "left")
-    for name, weights in (("current", current), ("fitted", fitted.weights)):
-        for split, data in by_split.items():
-            r = report(weights, data)
+    for label, report_fn, weights in rows:
+        for split, samples in data.items():
+            r = report_fn(weights, samples)
             table.add_row(
-                f"{name} {weights}",
+                label,
                 split,
                 f"{r['samples']:.0f}",
                 *(
@@ -615,4 +639,3 @@ def calibrate(
                 ),
             )
     console.print(table)
-    console.print(f"EngineConfig.confidence_weights = {fitted.weights}")

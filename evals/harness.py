@@ -190,6 +190,9 @@ class Harness:
         record.resolution_confidence = suggestion.resolution.confidence
         record.resolution_features = list(confidence_features(trace.resolution_hits))
         record.values = scoring.produced_values(suggestion)
+        scores = {c.type: c.score for c in trace.chosen}
+        for value in record.values:
+            value.score = scores.get(value.type)
         record.hold = suggestion.hold.reason if suggestion.hold else None
         record.expansion_signals = [s.feature for s in suggestion.expansion_signals]
         record.latency_ms = dict(suggestion.meta.latency_ms)

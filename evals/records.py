@@ -41,6 +41,7 @@ class ProducedValue(BaseModel):
     article_id: str  # the article of its first citation: the suggestion's source
     headline: str = ""
     confidence: float = 0.0
+    score: float | None = None  # the engine's match score before calibration (for calibrate)
     objective_id: str | None = None
 
 

@@ -241,6 +241,13 @@ def aggregate(records: Sequence[CaseRecord]) -> dict[str, float | None]:
     correct = [bool(r.scores.hit_at_1) for r in calibrated]
     out["resolution.confidence_brier"] = m.brier(confidences, correct)
     out["resolution.confidence_ece"] = m.expected_calibration_error(confidences, correct)
+    shown = [
+        (v.confidence, v.type in {g.type for g in r.expected.value}) for r in ok for v in r.values
+    ]
+    out["value.confidence_brier"] = m.brier([c for c, _ in shown], [y for _, y in shown])
+    out["value.confidence_ece"] = m.expected_calibration_error(
+        [c for c, _ in shown], [y for _, y in shown]
+    )
     out["hold.accuracy"] = m.rate(r.scores.hold_correct for r in ok)
     out["safety.forbidden_citation_rate"] = m.rate(bool(r.scores.forbidden_citations) for r in ok)
     out["safety.ungrounded_citation_rate"] = m.rate(bool(r.scores.ungrounded_citations) for r in ok)

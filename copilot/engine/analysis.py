@@ -40,11 +40,10 @@ _GOAL = re.compile(
 
 # Habitual wording: how customers describe a routine they have settled into (a workaround).
 _HABIT = re.compile(
-    r"\b(still|usually|always|normally|typically|every (?:day|week|month|morning|night|shift|"
-    r"time|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|each (?:week|month|day|"
-    r"time|morning|shift)|by hand|manually|(?:we|i)'ve been|(?:has|have) been|for now|"
-    r"in the meantime|currently|right now we|we just|we keep|i keep|end up|ends up|"
-    r"instead we|so we|workaround)\b",
+    r"\b(still|usually|always|normally|typically|(?:every|each) (?:single |other )?\w+|by hand|"
+    r"manually|(?:we|i)'ve been|(?:has|have) been|for now|in the meantime|currently|"
+    r"(?:right now|today|at the moment),? (?:we|i|our|my|the)|we just|we keep|i keep|end up|"
+    r"ends up|instead we|so we|workaround)\b",
     re.IGNORECASE,
 )
 

@@ -91,13 +91,13 @@ class EngineConfig:
         ArticleKind.faq,
     )
     min_resolution_similarity: float = 0.35
-    workaround_similarity: float = 0.6
-    habit_similarity: float = 0.38  # for a sentence in habitual terms (analysis.HABIT)
+    workaround_similarity: float = 0.7
+    habit_similarity: float = 0.34  # for a sentence in habitual terms (analysis.HABIT)
     goal_similarity: float = 0.45
     topic_similarity: float = 0.45
-    intent_similarity: float = 0.35
+    intent_similarity: float = 0.52  # a value proof's fit to the purchase intent, with bonus
     capability_margin: float = 0.1  # how much closer a release/practice/proof must be
-    intent_feature_bonus: float = 0.05  # per objective feature a value proof covers
+    intent_feature_bonus: float = 0.1  # per objective feature a value proof covers
     release_margin: float = 0.15  # how far below the best answer's similarity a release may be
     release_window_days: int = 270
     renewal_window_days: int = 60
@@ -105,6 +105,16 @@ class EngineConfig:
     # logistic weights (bias, similarity, margin) of the resolution's confidence, fitted with
     # `copilot eval calibrate` on the dev splits of the sample suite and StackFAQ
     confidence_weights: tuple[float, float, float] = (-3.315, 7.18, 12.649)
+    # per type, logistic weights (bias, score) of a value suggestion's confidence: the chance
+    # that a move of that type with that match score is one a reviewer would make (fitted with
+    # `copilot eval calibrate`); moves are ranked by it. A type not listed keeps its score.
+    value_weights: tuple[tuple[str, float, float], ...] = (
+        ("achieve_goal", -0.723, 3.587),
+        ("advise_new_use", 0.92, 0.857),
+        ("anticipate_needs", 1.066, 0.77),
+        ("educate_better_use", 0.259, 2.249),
+        ("validate_purchase", 2.33, 1.862),
+    )
     resolution_candidates: int = 5  # articles retrieved for the resolution (the best is used)
     today: dt.date | None = None  # None: the real date (evaluation suites pin it)
 
@@ -118,6 +128,7 @@ class Candidate:
     score: float
     facts: dict[str, str]
     objective_id: str | None = None
+    confidence: float = 0.0  # the calibrated chance that the move is right (set by _rank)
 
 
 @dataclass
@@ -800,13 +811,16 @@ class Engine:
     def _rank(self, candidates: list[Candidate], plan: SuccessPlan | None) -> list[Candidate]:
         """Up to N of distinct types and distinct articles, weighted for the stage, best first.
 
-        Of the sets that fit the most moves, the one with the highest total score: an article
-        that two moves could cite goes to the move that has no other evidence.
+        Each move's match score is weighted for the stage and turned into its calibrated
+        confidence. Of the sets that fit the most moves, the one with the highest total
+        confidence: an article that two moves could cite goes to the move that has no other
+        evidence.
         """
         weights = STAGE_WEIGHTS.get(plan.stage, {}) if plan else {}
         for c in candidates:
             c.score *= weights.get(c.type, 1.0)
-        ranked = sorted(candidates, key=lambda c: -c.score)
+            c.confidence = value_confidence(c.type, c.score, self.config.value_weights)
+        ranked = sorted(candidates, key=lambda c: -c.confidence)
         # the best few per type are enough to find the best set
         pool = [c for t in SuggestionType for c in [x for x in ranked if x.type is t][:3]]
         best: tuple[int, float, tuple[Candidate, ...]] = (0, 0.0, ())
@@ -814,12 +828,12 @@ class Engine:
             for combo in itertools.combinations(pool, size):
                 if len({c.type for c in combo}) < size or len({c.article.id for c in combo}) < size:
                     continue
-                total = sum(c.score for c in combo)
+                total = sum(c.confidence for c in combo)
                 if (size, total) > best[:2]:
                     best = (size, total, combo)
             if best[0]:
                 break
-        return sorted(best[2], key=lambda c: -c.score)
+        return sorted(best[2], key=lambda c: -c.confidence)
 
     # ------------------------------------------------------------------ grounding
     def _ground(
@@ -895,7 +909,7 @@ class Engine:
                     message=draft.message,
                     rationale=draft.rationale,
                     citations=cited,
-                    confidence=round(min(0.99, max(0.05, candidate.score)), 3),
+                    confidence=round(min(0.99, max(0.01, candidate.confidence)), 3),
                     objective_id=opportunity.objective_id,
                 )
             )
@@ -926,6 +940,17 @@ def _confidence(hits: list[ArticleHit], weights: tuple[float, float, float]) -> 
     bias, w_top, w_margin = weights
     z = bias + w_top * top + w_margin * margin
     return round(float(1.0 / (1.0 + np.exp(-z))), 3)
+
+
+def value_confidence(
+    kind: SuggestionType, score: float, weights: tuple[tuple[str, float, float], ...]
+) -> float:
+    """The chance that a move of this type and match score is right: a logistic of the score
+    with the type's fitted weights, or the score itself for a type without weights."""
+    for name, bias, weight in weights:
+        if name == kind.value:
+            return float(1.0 / (1.0 + np.exp(-(bias + weight * score))))
+    return score
 
 
 def _dedupe_signals(signals: list[ExpansionSignal]) -> list[ExpansionSignal]:

@@ -39,6 +39,8 @@ HEADLINE: list[tuple[str, list[str]]] = [
             "value.pairs.precision",
             "value.pairs.recall",
             "value.pairs.f1",
+            "value.confidence_brier",
+            "value.confidence_ece",
         ],
     ),
     ("hold", ["hold.accuracy"]),

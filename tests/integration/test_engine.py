@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from copilot.domain import Case, SuggestionType
-from copilot.engine.engine import Engine, EngineConfig
+from copilot.engine.engine import Engine, EngineConfig, Trace, value_confidence
 from copilot.llm.base import GenerationRequest, GenerationResult, ValueDraft
 from copilot.llm.extractive import ExtractiveGenerator
 from copilot.runtime import Runtime
@@ -217,6 +218,41 @@ def test_an_article_two_moves_could_cite_goes_to_the_move_without_other_evidence
     )
     assert types(s).get(T.educate_better_use) == "kb-0051"
     assert types(s).get(T.anticipate_needs) == "kb-0048"
+
+
+def test_value_confidence_is_the_calibrated_chance_and_orders_the_moves(
+    engine: Engine,
+) -> None:
+    case = Case.model_validate(
+        make_case(
+            messages=[],
+            account_id="acct-1001",
+            subject="Reconciliation takes two days",
+            description="Every month we export the bank lines to Excel and tick them off "
+            "against our invoices one by one.",
+        )
+    )
+    trace = Trace()
+    s = engine.suggest(case, trace)
+    assert s.value_suggestions
+    weights = engine.config.value_weights
+    for value, chosen in zip(s.value_suggestions, trace.chosen, strict=True):
+        assert value.type is chosen.type
+        assert value.confidence == round(value_confidence(chosen.type, chosen.score, weights), 3)
+    shown = [v.confidence for v in s.value_suggestions]
+    assert shown == sorted(shown, reverse=True)
+    # without weights the bare match score ranks, as before calibration
+    raw = Engine(
+        engine.retriever,
+        engine.store,
+        engine.embedder,
+        ExtractiveGenerator(),
+        engine.catalog,
+        replace(engine.config, value_weights=()),
+    )
+    trace_raw = Trace()
+    raw.suggest(case, trace_raw)
+    assert trace_raw.chosen and all(c.confidence == c.score for c in trace_raw.chosen)
 
 
 def test_nothing_is_anticipated_without_a_grounded_resolution(engine: Engine) -> None:

@@ -1,6 +1,6 @@
-"""Fitting the resolution confidence: the weights learn which way similarity and margin point,
-the fitted probabilities are calibrated on data drawn from a known curve, and too little data is
-refused."""
+"""Fitting the resolution's and the value suggestions' confidences: the weights learn which way
+each feature points, the fitted probabilities are calibrated on data drawn from a known curve,
+and too little data is refused (or, for a value type, leaves its weights as they were)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,18 @@ import random
 
 import pytest
 
+from copilot.domain import SuggestionType
+from copilot.engine.engine import value_confidence
 from copilot.errors import ConfigError
-from evals.calibrate import Sample, fit, predict, report
+from evals.calibrate import (
+    Sample,
+    ValueSample,
+    fit,
+    fit_values,
+    predict,
+    report,
+    report_values,
+)
 
 
 def drawn(n: int, seed: int = 1) -> list[Sample]:
@@ -49,3 +59,49 @@ def test_too_few_cases_or_only_right_answers_are_refused() -> None:
         fit(drawn(5))
     with pytest.raises(ConfigError, match="both right and wrong"):
         fit([Sample(0.5, 0.1, True)] * 20)
+
+
+# ---------------------------------------------------------------------- value suggestions
+
+
+def drawn_values(n: int, seed: int = 1) -> list[ValueSample]:
+    """Suggestions right with probability sigmoid(-2 + 6*score) for achieve_goal and a flat
+    0.9 for validate_purchase."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        score = rng.uniform(0.3, 0.9)
+        p = 1 / (1 + math.exp(-(-2 + 6 * score)))
+        out.append(ValueSample("achieve_goal", score, rng.random() < p))
+        out.append(ValueSample("validate_purchase", score, rng.random() < 0.9))
+    return out
+
+
+def test_value_weights_are_fitted_per_type_and_calibrate_held_out_suggestions() -> None:
+    fitted = dict((name, (bias, w)) for name, bias, w in fit_values(drawn_values(3000)))
+    assert set(fitted) == {"achieve_goal", "validate_purchase"}
+    assert fitted["achieve_goal"][1] > 3  # the score matters for achieve_goal
+    assert abs(fitted["validate_purchase"][1]) < 1.5  # and hardly for validate_purchase
+    weights = fit_values(drawn_values(3000))
+    held_out = drawn_values(3000, seed=2)
+    good, raw = report_values(weights, held_out), report_values((), held_out)
+    assert good["ece"] is not None and good["ece"] < 0.05
+    assert raw["ece"] is not None and raw["ece"] > 0.1  # the bare score is no probability
+
+
+def test_value_confidence_ranks_a_reliable_type_above_a_higher_raw_score() -> None:
+    weights = fit_values(drawn_values(2000))
+    validate = value_confidence(SuggestionType.validate_purchase, 0.4, weights)
+    achieve = value_confidence(SuggestionType.achieve_goal, 0.5, weights)
+    assert validate > achieve  # 0.9 of such moves are right, against about 0.73
+    # a type without weights keeps its score
+    assert value_confidence(SuggestionType.advise_new_use, 0.42, weights) == 0.42
+
+
+def test_a_type_with_too_few_or_one_sided_suggestions_keeps_its_current_weights() -> None:
+    few = [ValueSample("advise_new_use", 0.5, True)] * 5 + [
+        ValueSample("advise_new_use", 0.4, False)
+    ]
+    one_sided = [ValueSample("educate_better_use", 0.6, True)] * 30
+    current = (("advise_new_use", 1.0, 0.5),)
+    assert fit_values([*few, *one_sided], current) == current
