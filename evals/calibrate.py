@@ -76,10 +76,14 @@ def predict(weights: tuple[float, float, float], data: Sequence[Sample]) -> list
 
 def report(weights: tuple[float, float, float], data: Sequence[Sample]) -> dict[str, float | None]:
     """Brier score, calibration error and accuracy of the top answer for these weights."""
-    probabilities = predict(weights, data)
-    outcomes = [s.correct for s in data]
+    return figures(predict(weights, data), [s.correct for s in data])
+
+
+def figures(probabilities: Sequence[float], outcomes: Sequence[bool]) -> dict[str, float | None]:
+    """How well these confidences predict these outcomes: count, accuracy, mean confidence,
+    Brier score and expected calibration error."""
     return {
-        "samples": float(len(data)),
+        "samples": float(len(outcomes)),
         "accuracy": m.rate(outcomes),
         "mean_confidence": m.mean(probabilities),
         "brier": m.brier(probabilities, outcomes),
@@ -144,11 +148,4 @@ def report_values(weights: ValueWeights, data: Sequence[ValueSample]) -> dict[st
     from copilot.engine.engine import value_confidence
 
     probabilities = [value_confidence(SuggestionType(s.type), s.score, weights) for s in data]
-    outcomes = [s.correct for s in data]
-    return {
-        "samples": float(len(data)),
-        "accuracy": m.rate(outcomes),
-        "mean_confidence": m.mean(probabilities),
-        "brier": m.brier(probabilities, outcomes),
-        "ece": m.expected_calibration_error(probabilities, outcomes),
-    }
+    return figures(probabilities, [s.correct for s in data])

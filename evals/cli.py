@@ -10,7 +10,7 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -603,32 +603,29 @@ def calibrate(
     _calibration_table(
         f"resolution confidence: fitted on {fit_split} "
         f"({fitted.samples} cases, {fitted.positives} right at rank 1)",
-        [
-            (f"{name} {w}", report, w)
+        {
+            f"{name} {w}": {split: report(w, data) for split, data in by_split.items()}
             for name, w in (("current", config.confidence_weights), ("fitted", fitted.weights))
-        ],
-        by_split,
+        },
     )
     _calibration_table(
         f"value confidence: fitted on {fit_split} ({len(values_by_split[fit_split])} suggestions)",
-        [
-            ("current", report_values, config.value_weights),
-            ("fitted", report_values, fitted_values),
-        ],
-        values_by_split,
+        {
+            name: {split: report_values(w, data) for split, data in values_by_split.items()}
+            for name, w in (("current", config.value_weights), ("fitted", fitted_values))
+        },
     )
     console.print(f"EngineConfig.confidence_weights = {fitted.weights}")
     console.print(f"EngineConfig.value_weights = {fitted_values}")
 
 
-def _calibration_table(title: str, rows: list[tuple[str, Any, Any]], data: dict[str, Any]) -> None:
-    """Calibration figures of each (label, report function, weights) on each split."""
+def _calibration_table(title: str, rows: dict[str, dict[str, dict[str, float | None]]]) -> None:
+    """Calibration figures (evals.calibrate.figures) of each set of weights on each split."""
     table = Table(title=title)
     for col in ("weights", "split", "n", "right", "mean confidence", "Brier", "ECE"):
         table.add_column(col, justify="right" if col not in ("weights", "split") else "left")
-    for label, report_fn, weights in rows:
-        for split, samples in data.items():
-            r = report_fn(weights, samples)
+    for label, per_split in rows.items():
+        for split, r in per_split.items():
             table.add_row(
                 label,
                 split,
