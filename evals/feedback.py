@@ -83,7 +83,7 @@ def candidate(
         "case": {**case.model_dump(mode="json", exclude_none=True), "case_id": case.case_id},
         "expected": {
             "resolution_articles": resolution_articles,
-            "value": [] if suggestion.hold is not None else value,
+            "value": value,  # on a held case: the value used once the resolution landed
             "forbidden_articles": [],
             "hold": suggestion.hold is not None,
         },

@@ -11,13 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from evals.records import CaseRecord, GateCheck, GateResult, RunResult
+from evals.records import CaseRecord, GateCheck, GateResult, ProducedValue, RunResult
+from evals.suite import ValueGold
 
-FailureKind = Literal["error", "safety", "hold", "value", "resolution"]
+FailureKind = Literal[
+    "error", "safety", "hold", "value", "deferred value", "expansion", "resolution"
+]
 RESOLUTION_DEPTH = 5  # a resolution missing from the top five is one the agent never sees
 
 # Characters XML 1.0 cannot hold at all, not even escaped. Customer text and exception
@@ -56,21 +59,20 @@ def case_failures(record: CaseRecord) -> list[CaseFailure]:
             out.append(
                 CaseFailure("hold", f"held ({record.hold or 'no reason'}), but should not be")
             )
-    gold = {v.type.value: v.articles for v in record.expected.value}
-    produced = list(dict.fromkeys(record.produced_types))
-    missed = [t for t in gold if t not in produced]
-    invented = [t for t in produced if t not in gold]
-    if missed:
-        out.append(CaseFailure("value", f"missed {_ids(missed)}"))
-    if invented:
-        out.append(CaseFailure("value", f"invented {_ids(invented)}"))
-    wrong = [
-        f"{v.type.value} from {v.article_id}, not {' | '.join(gold[v.type.value])}"
-        for v in record.values
-        if v.type.value in gold and v.article_id not in gold[v.type.value]
-    ]
-    if wrong:
-        out.append(CaseFailure("value", "wrong source: " + "; ".join(wrong)))
+    exp = record.expected
+    out += _value_failures("value", exp.value_now, record.shown_values)
+    if exp.hold:
+        out += _value_failures("deferred value", exp.value, record.values)
+    if s.expansion is not None and (s.expansion.fp or s.expansion.fn):
+        gold, made = set(exp.expansion or []), set(record.expansion_signals)
+        missed, invented = sorted(gold - made), sorted(made - gold)
+        parts = [f"missed {_ids(missed)}"] if missed else []
+        parts += [f"raised {_ids(invented)}"] if invented else []
+        out.append(CaseFailure("expansion", "; ".join(parts)))
+    if record.grounded and not exp.resolution_articles:
+        out.append(
+            CaseFailure("resolution", "answered, but the knowledge base does not answer the case")
+        )
     if s.recall_at_5 == 0.0:
         out.append(
             CaseFailure("resolution", f"no gold resolution article in the top {RESOLUTION_DEPTH}")
@@ -78,17 +80,43 @@ def case_failures(record: CaseRecord) -> list[CaseFailure]:
     return out
 
 
+def _value_failures(
+    kind: FailureKind, gold_values: Sequence[ValueGold], produced_values: Sequence[ProducedValue]
+) -> list[CaseFailure]:
+    """Value types missed or invented, and sources the gold does not list."""
+    gold = {v.type.value: v.articles for v in gold_values}
+    produced = list(dict.fromkeys(v.type.value for v in produced_values))
+    out = []
+    missed = [t for t in gold if t not in produced]
+    invented = [t for t in produced if t not in gold]
+    if missed:
+        out.append(CaseFailure(kind, f"missed {_ids(missed)}"))
+    if invented:
+        out.append(CaseFailure(kind, f"invented {_ids(invented)}"))
+    wrong = [
+        f"{v.type.value} from {v.article_id}, not {' | '.join(gold[v.type.value])}"
+        for v in produced_values
+        if v.type.value in gold and v.article_id not in gold[v.type.value]
+    ]
+    if wrong:
+        out.append(CaseFailure(kind, "wrong source: " + "; ".join(wrong)))
+    return out
+
+
 def expected_vs_produced(record: CaseRecord) -> str:
     """The gold and what the engine produced, as plain text lines."""
     exp = record.expected
     gold_values = "; ".join(f"{v.type.value} ({' | '.join(v.articles)})" for v in exp.value)
-    made_values = "; ".join(f"{v.type.value} ({v.article_id})" for v in record.values)
+    made_values = "; ".join(
+        f"{v.type.value} ({v.article_id}{', held' if v.held else ''})" for v in record.values
+    )
     lines = [
         "expected:",
         f"  resolution: {' | '.join(exp.resolution_articles) or 'none'}",
         f"  values: {gold_values or 'none'}",
         f"  forbidden: {_ids(exp.forbidden_articles)}",
         f"  hold: {'yes' if exp.hold else 'no'}",
+        f"  expansion: {'not labelled' if exp.expansion is None else _ids(exp.expansion)}",
         "produced:",
     ]
     if record.error is not None:
@@ -99,6 +127,7 @@ def expected_vs_produced(record: CaseRecord) -> str:
             f"  resolution top {RESOLUTION_DEPTH}: {_ids(top)}",
             f"  values: {made_values or 'none'}",
             f"  hold: {'yes: ' + record.hold if record.hold is not None else 'no'}",
+            f"  expansion: {_ids(record.expansion_signals)}",
         ]
     return "\n".join(lines)
 

@@ -347,22 +347,16 @@ def print_comparison(cmp: Comparison, console: Console) -> None:
 
 
 def print_collection(collection: CollectionResult, console: Console) -> None:
-    """Each suite's headline figures, one row a company, and their macro average."""
+    """Each suite's headline figures, a column a company, and their macro average."""
     table = Table(title=f"{len(collection.runs)} suites · {collection.note}")
-    table.add_column("suite")
-    for _, title in COLUMNS:
-        table.add_column(title, justify="right")
-    rows = [*collection.per_suite.items(), ("macro average", collection.macro)]
-    for name, metrics in rows:
-        style = "bold" if name == "macro average" else ""
-        table.add_row(
-            _line(name, style),
-            *(
-                Text(
-                    fmt(metric, metrics.get(metric)),
-                    style="red" if _harmful(metric, metrics.get(metric)) else style,
-                )
-                for metric, _ in COLUMNS
-            ),
-        )
+    table.add_column("metric")
+    columns = [*collection.per_suite.items(), ("macro", collection.macro)]
+    for name, _ in columns:
+        table.add_column(_line(name, "bold" if name == "macro" else ""), justify="right")
+    for metric, title in COLUMNS:
+        cells = []
+        for _, metrics in columns:
+            value = metrics.get(metric)
+            cells.append(Text(fmt(metric, value), style="red" if _harmful(metric, value) else ""))
+        table.add_row(f"{title} ({metric})", *cells)
     console.print(table)

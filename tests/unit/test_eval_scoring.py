@@ -169,3 +169,49 @@ def test_produced_values_keep_the_held_mark() -> None:
             type=T.validate_purchase, article_id="kb-70", headline="h", confidence=0.5, held=True
         )
     ]
+
+
+def test_reports_name_deferred_value_expansion_and_answers_to_unanswerable_cases() -> None:
+    from evals.report.junit import case_failures, expected_vs_produced
+
+    record = scored(
+        answer(["kb-1"], [], held=True, values=[(T.advise_new_use, "kb-9")]),
+        resolution_articles=[],
+        hold=True,
+        value=[{"type": "anticipate_needs", "articles": ["kb-7"]}],
+        expansion=["sso"],
+    )
+
+    failures = {(f.kind, f.message) for f in case_failures(record)}
+
+    assert ("deferred value", "missed anticipate_needs") in failures
+    assert ("deferred value", "invented advise_new_use") in failures
+    assert ("expansion", "missed sso") in failures
+    assert ("resolution", "answered, but the knowledge base does not answer the case") in failures
+    assert not any(kind == "value" for kind, _ in failures)  # nothing was shown while held
+    assert "advise_new_use (kb-9, held)" in expected_vs_produced(record)
+
+
+def test_a_held_suggestion_used_later_becomes_value_for_once_resolved() -> None:
+    import datetime as dt
+
+    from copilot.domain import Case
+    from copilot.store.sql import FeedbackEvent
+    from evals.feedback import candidate
+
+    held = answer(["kb-1"], [], held=True, values=[(T.anticipate_needs, "kb-7")])
+    used = FeedbackEvent(
+        item_id="v0",
+        item_type="anticipate_needs",
+        event="inserted",
+        final_text=None,
+        reason=None,
+        agent_id="a-1",
+        at=dt.datetime(2026, 11, 22, tzinfo=dt.UTC),
+    )
+
+    line = candidate(held, Case.model_validate(make_case()), [used])
+
+    assert line is not None and line["expected"]["hold"] is True and "hold" in line["tags"]
+    assert line["expected"]["value"] == [{"type": "anticipate_needs", "articles": ["kb-7"]}]
+    Expected.model_validate(line["expected"])  # a valid label: held, with value for later
