@@ -85,6 +85,13 @@ def thresholds_yaml(bounds: list[Bound], tolerance: float = 0.02) -> str:
     """The `thresholds:` block of a suite.yaml for these bounds and the zero-tolerance harms."""
     lines = ["thresholds:"]
     for b in bounds:
+        if b.key == "min" and b.bound <= 0:
+            # a floor of 0 checks nothing: only the comparison with the baseline can
+            lines.append(
+                f"  {b.metric}: {{max_regression: {tolerance:g}}}  "
+                f"# {b.value:.3f}, 95% band {b.low:.3f}-{b.high:.3f}: relative check only"
+            )
+            continue
         lines.append(
             f"  {b.metric}: {{{b.key}: {b.bound:g}}}  "
             f"# {b.value:.3f}, 95% band {b.low:.3f}-{b.high:.3f}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up, then lint, type-check, run every test tier and the sample suite's quality gate.
+# Set up, then lint, type-check, run every test tier and the sample companies' quality gates.
 # Exits non-zero on any failure, including pytest collecting no tests at all (exit code 5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,5 +30,5 @@ fi
 if [ "$status" -ne 0 ]; then
   exit "$status"
 fi
-# The sample suites. quality gate: 0 pass, 1 harness error, 100 a metric regressed.
-COPILOT_DATA_DIR=.data/ci .venv/bin/copilot eval run evals/suites/fernhill --out .data/ci/eval-run
+# Each sample company's quality gate: 0 pass, 1 harness error, 100 a metric regressed.
+COPILOT_DATA_DIR=.data/ci .venv/bin/copilot eval run evals/suites/companies.yaml --out .data/ci/eval-run
