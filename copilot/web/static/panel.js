@@ -532,7 +532,7 @@ function renderExpansion(signals, feedback) {
         say(status, "Already handed off.");
       }
       button.addEventListener("click", () => handoff(s, button, status));
-      return el("div", { class: "signal" }, el("p", { class: "feature", text: s.feature.replaceAll("_", " ") }), el("p", { text: s.reason }), el("div", { class: "actions" }, button), status);
+      return el("div", { class: "signal" }, el("p", { class: "feature", text: `Feature: ${s.feature.replaceAll("_", " ")}` }), el("p", { text: s.reason }), el("div", { class: "actions" }, button), status);
     }),
   );
   section.hidden = false;
