@@ -75,9 +75,13 @@ class Hosts:
 
 
 @pytest.fixture(scope="session")
-def hosts() -> Iterator[Hosts]:
-    allowed, allowed_url = _serve_folder(HOST_FILES)
-    foreign, foreign_url = _serve_folder(HOST_FILES)
+def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosts]:
+    """Two origins serving the stand-in helpdesk with the shipped copilot-host.js."""
+    folder = tmp_path_factory.mktemp("host")
+    shutil.copytree(HOST_FILES, folder, dirs_exist_ok=True)
+    shutil.copy(REPO / "copilot" / "web" / "static" / "copilot-host.js", folder)
+    allowed, allowed_url = _serve_folder(folder)
+    foreign, foreign_url = _serve_folder(folder)
     yield Hosts(allowed_url, foreign_url)
     for server in (allowed, foreign):
         server.shutdown()

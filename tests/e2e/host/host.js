@@ -1,35 +1,40 @@
-// A stand-in helpdesk on its own origin, speaking the bridge contract as an adapter does. The
-// tests drive it through window.host. ?panel=ORIGIN names the Value Copilot server;
-// ?intruder=ORIGIN adds a frame from another origin that tries to talk to the panel.
+// A stand-in helpdesk on its own origin, embedding the panel with copilot-host.js exactly as the
+// Zendesk and Freshdesk adapters do. The tests drive it through window.host. ?panel=URL names
+// the Value Copilot server; ?intruder=ORIGIN adds a frame from another origin that tries to
+// talk to the panel.
 const params = new URLSearchParams(location.search);
-const panelOrigin = params.get("panel");
-const frame = document.getElementById("panel");
-let counter = 0;
-const envelope = (type, payload, replyTo = null) => ({ v: 1, type, id: `host-${++counter}`, reply_to: replyTo, ts: new Date().toISOString(), payload });
+const panelUrl = params.get("panel");
+let current = null;
 
 window.host = {
   received: [],
   inserts: [],
   insertAnswer: { ok: true },
   sendCase(caseData) {
-    frame.contentWindow.postMessage(envelope("context.update", caseData), panelOrigin);
+    current = caseData;
+    return mounted.refresh();
   },
   sendRaw(data) {
-    frame.contentWindow.postMessage(data, panelOrigin);
+    mounted.frame.contentWindow.postMessage(data, new URL(panelUrl).origin);
   },
 };
 
+// what the panel said, as the tests see it (copilot-host.js does the answering)
 window.addEventListener("message", (event) => {
-  if (event.source !== frame.contentWindow || event.origin !== panelOrigin) return;
-  const m = event.data;
-  window.host.received.push(m);
-  if (m.type === "insert.request") {
-    window.host.inserts.push(m.payload);
-    frame.contentWindow.postMessage(envelope("insert.result", window.host.insertAnswer, m.id), panelOrigin);
-  }
+  if (event.source === mounted.frame.contentWindow) window.host.received.push(event.data);
 });
 
-frame.src = `${panelOrigin}/panel?host_origin=${encodeURIComponent(location.origin)}`;
+const mounted = window.CopilotHost.mount({
+  panelUrl,
+  container: document.getElementById("sidebar"),
+  id: "panel",
+  minHeight: 900,
+  getCase: () => current,
+  insert: (text, mode) => {
+    window.host.inserts.push({ text, mode });
+    if (!window.host.insertAnswer.ok) throw new Error(window.host.insertAnswer.error);
+  },
+});
 
 const intruder = params.get("intruder");
 if (intruder) {
