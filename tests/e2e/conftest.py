@@ -80,6 +80,8 @@ def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosts]:
     folder = tmp_path_factory.mktemp("host")
     shutil.copytree(HOST_FILES, folder, dirs_exist_ok=True)
     shutil.copy(REPO / "copilot" / "web" / "static" / "copilot-host.js", folder)
+    shutil.copytree(REPO / "adapters" / "zendesk" / "assets", folder / "zendesk")
+    shutil.copytree(REPO / "adapters" / "freshdesk" / "app", folder / "freshdesk")
     allowed, allowed_url = _serve_folder(folder)
     foreign, foreign_url = _serve_folder(folder)
     yield Hosts(allowed_url, foreign_url)
