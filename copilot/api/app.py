@@ -97,7 +97,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(suggestions.router, dependencies=secured)
     app.include_router(cases.router, dependencies=secured)
     app.include_router(evals.router, dependencies=secured)
-    app.include_router(evals.report_router)
+    app.include_router(evals.report_router, dependencies=secured)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
