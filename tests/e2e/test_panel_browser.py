@@ -225,7 +225,16 @@ def _held_stream(suggestion: Suggestion) -> str:
     def event(name: str, data: Any) -> str:
         return f"event: {name}\ndata: {json.dumps(data)}\n\n"
 
-    parts = [event("resolution", suggestion.resolution.model_dump(mode="json"))]
+    alternatives = [  # the coming `resolution.alternatives` contract
+        {"article_id": "kb-0021", "title": "Connect a bank account",
+         "url": "https://help.fernhill.example/articles/kb-0021",
+         "passage": "Go to Banking <script>alert('passage')</script> and select Add.",
+         "score": 0.61},
+        {"article_id": "kb-0008", "title": "Duplicate transactions", "url": "javascript:alert(1)",
+         "passage": "Merge duplicate accounts first.", "score": 0.55},
+    ]
+    resolution = {**suggestion.resolution.model_dump(mode="json"), "alternatives": alternatives}
+    parts = [event("resolution", resolution)]
     parts += [
         event("value", {**v.model_dump(mode="json"), "held": True})
         for v in suggestion.value_suggestions
@@ -279,6 +288,13 @@ def test_a_held_case_shows_the_reason_first_and_the_suggestions_only_on_show_any
     expect(visible.first).to_have_id("hold")
     expect(panel.locator("#hold .hold-reason")).to_have_text(held.hold.reason)  # type: ignore[union-attr]
     expect(panel.locator("#held-values")).to_be_hidden()
+    others = panel.locator("#alternatives li")
+    expect(others).to_have_count(2)
+    expect(others.first.get_by_role("link")).to_have_attribute(
+        "href", "https://help.fernhill.example/articles/kb-0021"
+    )
+    expect(others.first).to_contain_text("<script>")
+    expect(others.last.get_by_role("link")).to_have_count(0)  # a javascript: URL is no link
     expect(panel.locator("#values .card")).to_have_count(0)
     shoot(page, "panel-held")
     page.wait_for_timeout(300)
