@@ -17,7 +17,7 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
-KNOWLEDGE = REPO_ROOT / "knowledge"
+KNOWLEDGE = REPO_ROOT / "knowledge" / "fernhill"
 QUERIES = REPO_ROOT / "evals" / "queries" / "knowledge.jsonl"
 
 sys.path.insert(0, str(REPO_ROOT))

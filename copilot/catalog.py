@@ -8,7 +8,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from copilot.domain import Slug, SuccessPlan
-from copilot.errors import Problem
+from copilot.errors import ConfigError, Problem
 
 CATALOG_FILE = "catalog.yaml"
 
@@ -135,9 +135,35 @@ def load_catalog(path: Path) -> Catalog:
 
 
 def find_catalog(paths: list[Path]) -> Catalog | None:
-    """The first catalog.yaml at the top of any of these folders, if there is one."""
+    """The catalog of these folders: the `catalog.yaml` at the top of each, or, for a folder
+    that holds several companies' knowledge (`knowledge/<company>/`), the one at the top of each
+    of its subfolders; several catalogs are merged into one."""
+    found: list[Path] = []
     for root in paths:
-        candidate = root / CATALOG_FILE if root.is_dir() else root.parent / CATALOG_FILE
-        if candidate.is_file():
-            return load_catalog(candidate)
-    return None
+        folder = root if root.is_dir() else root.parent
+        if (folder / CATALOG_FILE).is_file():
+            found.append(folder / CATALOG_FILE)
+        elif folder.is_dir():
+            found += sorted(p for p in folder.glob(f"*/{CATALOG_FILE}") if p.is_file())
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    if not unique:
+        return None
+    return merge_catalogs([(str(p), load_catalog(p)) for p in unique])
+
+
+def merge_catalogs(catalogs: list[tuple[str, Catalog]]) -> Catalog:
+    """One catalog of several companies' products; a product slug may belong to one only."""
+    if len(catalogs) == 1:
+        return catalogs[0][1]
+    products: dict[str, ProductInfo] = {}
+    owner: dict[str, str] = {}
+    for source, catalog in catalogs:
+        for slug, info in catalog.products.items():
+            if slug in products:
+                raise ConfigError(
+                    f"product {slug!r} is defined in both {owner[slug]} and {source}; "
+                    "give each company's products distinct slugs"
+                )
+            products[slug], owner[slug] = info, source
+    companies = [c.company for _, c in catalogs if c.company]
+    return Catalog(company=", ".join(dict.fromkeys(companies)), products=products)

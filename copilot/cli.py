@@ -191,17 +191,19 @@ def suggest(
     for n, step in enumerate(res.steps, 1):
         refs = ", ".join(c.article_id for c in step.citations)
         lines.append(f"{n}. {escape(step.text)} [dim]({refs})[/dim]")
+    for alt in res.alternatives:
+        lines.append(f"[dim]other article: {escape(alt.article_id)} {escape(alt.title)}[/dim]")
     console.print(Panel("\n".join(lines), title=f"Resolution · confidence {res.confidence:.2f}",
-                        border_style="green" if res.steps else "red"))
+                        border_style="green" if res.grounded else "red"))
     if result.hold:
-        console.print(Panel(escape(result.hold.reason), title="Value suggestions held",
-                            border_style="yellow"))
+        console.print(Panel(escape(result.hold.reason), title="Value suggestions held: offer "
+                            "them once the resolution lands", border_style="yellow"))
     for n, v in enumerate(result.value_suggestions, 1):
         refs = ", ".join(f"{c.article_id} {c.title}" for c in v.citations)
         body = (f"{escape(v.message)}\n\n[dim]why: {escape(v.rationale)}\n"
                 f"sources: {escape(refs)}[/dim]")
-        console.print(Panel(body, title=f"{n}. {v.type.value} · {escape(v.headline)}",
-                            border_style="cyan"))
+        title = f"{n}. {v.type.value} · {escape(v.headline)}" + (" · held" if v.held else "")
+        console.print(Panel(body, title=title, border_style="dim" if v.held else "cyan"))
     for signal in result.expansion_signals:
         console.print(f"[magenta]expansion signal[/magenta] {signal.feature}: "
                       f"{escape(signal.reason)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import re
 from enum import StrEnum
@@ -99,6 +100,11 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(2, ge=0, le=10)
     judge_model: str | None = None  # evals' LLM judge; default: llm_model
 
+    # the engine: fitted values (a file written by `copilot eval calibrate/tune --write`), and
+    # the date it takes as today (pinned for demos and for scoring a suite through the API)
+    engine_fit: Path | None = None
+    today: dt.date | None = None
+
     @model_validator(mode="before")
     @classmethod
     def _lists_from_csv(cls, data: object) -> object:
@@ -135,6 +141,8 @@ class Settings(BaseSettings):
                 f"refusing to serve on {self.host} in production without API keys: "
                 "set COPILOT_API_KEYS or bind COPILOT_HOST to 127.0.0.1"
             )
+        if self.engine_fit is not None and not self.engine_fit.is_file():
+            raise ValueError(f"COPILOT_ENGINE_FIT: no file {self.engine_fit}")
         if self.llm_mode is LLMMode.openai and self.llm_api_key is None and not self.llm_base_url:
             raise ValueError("llm_mode=openai needs COPILOT_LLM_API_KEY or COPILOT_LLM_BASE_URL")
         return self

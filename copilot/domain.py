@@ -297,11 +297,27 @@ class Citation(BaseModel):
     quote: str
 
 
+class Alternative(BaseModel):
+    """Another article the agent may open: retrieved for the case, ranked below the answer."""
+
+    article_id: str
+    title: str
+    url: str | None = None
+    passage: str
+    score: float
+
+
 class Resolution(BaseModel):
     summary: str
     steps: list[ResolutionStep] = []
     citations: list[Citation] = []
     confidence: float = Field(ge=0.0, le=1.0)
+    alternatives: list[Alternative] = Field(default_factory=list, max_length=4)
+
+    @property
+    def grounded(self) -> bool:
+        """False for "no grounded answer": no step and no citation."""
+        return bool(self.steps or self.citations)
 
 
 class ResolutionStep(BaseModel):
@@ -318,6 +334,9 @@ class ValueSuggestion(BaseModel):
     citations: list[Citation] = Field(min_length=1)
     confidence: float = Field(ge=0.0, le=1.0)
     objective_id: str | None = None
+    # Held with the case (`Suggestion.hold`): computed and returned, for the agent to offer
+    # once the resolution lands, or to show anyway.
+    held: bool = False
 
 
 class ExpansionSignal(BaseModel):

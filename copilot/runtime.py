@@ -10,6 +10,7 @@ from copilot.catalog import Catalog, find_catalog
 from copilot.config import ChromaMode, Settings
 from copilot.embeddings import SentenceTransformerEmbedder, bundled_model_path
 from copilot.engine.engine import Engine
+from copilot.engine.fit import engine_config
 from copilot.handoff import HandoffNotifier, WebhookNotifier
 from copilot.llm.base import Generator
 from copilot.llm.factory import build_generator
@@ -109,7 +110,10 @@ class Runtime:
     @cached_property
     def engine(self) -> Engine:
         """The suggestion engine (one per process)."""
-        return Engine(self.retriever, self.store, self.embedder, self.generator, self.catalog)
+        config = engine_config(self.settings.today, self.settings.engine_fit)
+        return Engine(
+            self.retriever, self.store, self.embedder, self.generator, self.catalog, config
+        )
 
     @cached_property
     def retriever(self) -> Retriever:

@@ -23,8 +23,9 @@ from copilot.errors import CopilotError, NotFound, ValidationError
 from copilot.terminal import progress_bar
 
 if TYPE_CHECKING:
+    from copilot.engine.fit import EngineFit
     from evals.judge import Judge
-    from evals.records import RunResult
+    from evals.records import CaseRecord, RunResult
     from evals.store import RunStore
     from evals.suite import Suite
 
@@ -127,12 +128,18 @@ def validate(
 
 @app.command()
 def run(
-    suite_path: Annotated[Path, typer.Argument(metavar="SUITE", help="A suite folder.")],
+    suite_paths: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="SUITE...",
+            help="Suite folders, or collection files listing them (YAML `suites: [...]`).",
+        ),
+    ],
     baseline: Annotated[
         str | None,
         typer.Option(
-            help="Run id or run.json to gate against (default: the suite's promoted baseline, "
-            f"else its {BASELINE_FILE})."
+            help="Run id or run.json to gate against (one suite only; default: each suite's "
+            f"promoted baseline, else its {BASELINE_FILE})."
         ),
     ] = None,
     mode: Annotated[
@@ -141,13 +148,22 @@ def run(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="Folder for run.json, report.html and junit.xml "
-            "(default <data_dir>/evals/<suite>/runs/<run id>)."
+            help="Folder for run.json, report.html and junit.xml (with several suites, one "
+            "subfolder each; default <data_dir>/evals/<suite>/runs/<run id>)."
         ),
     ] = None,
     split: Annotated[str | None, typer.Option(help="Only this split (dev or test).")] = None,
     case: Annotated[
         list[str] | None, typer.Option("--case", help="Only this case id (repeatable).")
+    ] = None,
+    engine_fit: Annotated[
+        Path | None,
+        typer.Option(
+            help="An engine fit file (from `eval calibrate/tune --write`) in place of the "
+            "shipped values (default COPILOT_ENGINE_FIT).",
+            exists=True,
+            dir_okay=False,
+        ),
     ] = None,
     judge: Annotated[
         bool,
@@ -156,29 +172,111 @@ def run(
         ),
     ] = False,
     gate: Annotated[bool, typer.Option(help="Apply the suite's thresholds.")] = True,
+    allow_changed_baseline: Annotated[
+        bool,
+        typer.Option(
+            help="Gate against a baseline whose suite or knowledge changed since, on the cases "
+            "both share (refused by default)."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run JSON.")] = False,
 ) -> None:
-    """Run the engine on every case of a suite, score it, save the run and apply the gate.
+    """Run the engine on every case of one or more suites, score them, save each run and apply
+    each suite's gate; with several suites, also print each company's figures and their macro
+    average.
 
-    Exit 0 when the gate passes, 100 when it fails, 1 on an error of the harness.
+    Exit 0 when every gate passes, 100 when one fails, 1 on an error of the harness.
     """
     from threadpoolctl import threadpool_limits
 
-    from evals import gate as gating
-    from evals import harness
-    from evals.records import CaseRecord
-    from evals.report.html import render_html
-    from evals.report.junit import render_junit
-    from evals.report.terminal import print_run
+    from copilot.engine.fit import load_fit
+    from evals.collection import CollectionResult, suite_folders
 
     # As when serving: small matrix products leave numpy's BLAS threads spinning, which slows
     # the next embedding; the latency figures should be the server's.
     threadpool_limits(1, user_api="blas")
     settings = _settings()
-    suite = _load_suite(suite_path)
+    try:
+        folders = suite_folders(suite_paths)
+        fit_path = engine_fit or settings.engine_fit
+        fit = load_fit(fit_path) if fit_path is not None else None
+    except CopilotError as exc:
+        raise _fail(str(exc)) from exc
+    suites = [_load_suite(folder) for folder in folders]
     if split is not None and split not in ("dev", "test"):
         raise _fail("--split must be dev or test")
+    if baseline is not None and len(suites) > 1:
+        raise _fail("--baseline names one run: give it with one suite only")
     store = _store(settings)
+    results: list[RunResult] = []
+    for suite in suites:
+        folder = None
+        if out is not None:
+            folder = out if len(suites) == 1 else out / suite.name
+        result = _run_one(
+            suite,
+            settings,
+            store,
+            baseline=baseline,
+            mode=mode,
+            folder=folder,
+            split=split,
+            case=case,
+            fit=fit,
+            judge=judge,
+            gate=gate,
+            allow_changed_baseline=allow_changed_baseline,
+            as_json=as_json,
+        )
+        results.append(result)
+    if len(results) > 1:
+        from evals.report.terminal import print_collection
+
+        collection = CollectionResult.of(
+            results, note=f"split {split or 'all'}" + (f", fit {fit_path}" if fit_path else "")
+        )
+        target = (out or settings.data_dir / "evals" / "collections") / (
+            f"collection-{collection.created_at:%Y%m%d-%H%M%S}.json"
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(collection.model_dump_json(indent=1), encoding="utf-8")
+        if not as_json:
+            print_collection(collection, console)
+            console.print(f"collection summary in {target}")
+    if any(r.errors for r in results):
+        for r in results:
+            for line in r.errors[:10]:
+                err.print(f"[red]case error[/red] {escape(r.suite.name)}: {escape(line)}")
+        raise typer.Exit(EXIT_ERROR)
+    failed = [r.suite.name for r in results if r.gate is not None and not r.gate.passed]
+    if failed:
+        err.print(f"[red]quality gate failed[/red] for {', '.join(failed)}")
+        raise typer.Exit(EXIT_GATE_FAILED)
+
+
+def _run_one(
+    suite: Suite,
+    settings: Settings,
+    store: RunStore,
+    *,
+    baseline: str | None,
+    mode: LLMMode | None,
+    folder: Path | None,
+    split: str | None,
+    case: list[str] | None,
+    fit: EngineFit | None,
+    judge: bool,
+    gate: bool,
+    allow_changed_baseline: bool,
+    as_json: bool,
+) -> RunResult:
+    """One suite: run, judge, gate against its baseline, write the reports, save the run."""
+    from evals import gate as gating
+    from evals import harness
+    from evals.report.html import render_html
+    from evals.report.junit import render_junit
+    from evals.report.terminal import print_run
+
     reference: RunResult | None = None
     reference_name: str | None = None
     try:
@@ -199,7 +297,7 @@ def run(
             raise _fail(f"--judge: {exc}") from exc
 
     with progress_bar(err, disable=as_json) as bar:
-        ingest_task = bar.add_task("ingesting the suite's knowledge", total=None)
+        ingest_task = bar.add_task(f"ingesting {suite.name}'s knowledge", total=None)
         case_task = bar.add_task(
             f"running {suite.name}", total=len(suite.select(split, case)), visible=False
         )
@@ -220,6 +318,7 @@ def run(
                 case_ids=case,
                 on_ingest=on_ingest,
                 on_case=on_case,
+                fit=fit,
             )
         except CopilotError as exc:
             raise _fail(str(exc)) from exc
@@ -227,10 +326,19 @@ def run(
             result = _judge_run(result, scorer, bar)
     if gate:
         base_metrics = None
+        differences: list[str] = []
         if reference is not None:
             base_metrics = _reference_metrics(reference, result)
-        result.gate = gating.evaluate(suite.config, result.metrics, base_metrics, reference_name)
-    folder = out or settings.data_dir / "evals" / suite.name / "runs" / result.run_id
+            differences = gating.baseline_differences(result, reference)
+        result.gate = gating.evaluate(
+            suite.config,
+            result.metrics,
+            base_metrics,
+            reference_name,
+            differences=differences,
+            allow_differences=allow_changed_baseline,
+        )
+    folder = folder or settings.data_dir / "evals" / suite.name / "runs" / result.run_id
     folder.mkdir(parents=True, exist_ok=True)
     artifact = folder / "run.json"
     artifact.write_text(result.model_dump_json(indent=1), encoding="utf-8")
@@ -247,13 +355,7 @@ def run(
                 "[dim]no baseline: only absolute thresholds were checked "
                 "(promote one with `copilot eval baseline promote RUN`)[/dim]"
             )
-    if result.errors:
-        for line in result.errors[:10]:
-            err.print(f"[red]case error[/red] {escape(line)}")
-        raise typer.Exit(EXIT_ERROR)
-    if result.gate is not None and not result.gate.passed:
-        err.print("[red]quality gate failed[/red]")
-        raise typer.Exit(EXIT_GATE_FAILED)
+    return result
 
 
 def _reference_metrics(reference: RunResult, result: RunResult) -> dict[str, float | None]:
@@ -504,9 +606,31 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+TUNE_METRICS = [
+    "resolution.recall@5",
+    "resolution.hit@1",
+    "value.types.f1",
+    "value.pairs.f1",
+    *(
+        f"value.{t}.f1"
+        for t in (
+            "validate_purchase",
+            "anticipate_needs",
+            "achieve_goal",
+            "educate_better_use",
+            "advise_new_use",
+        )
+    ),
+    "hold.accuracy",
+]
+
+
 @app.command()
 def tune(
-    suite_path: Annotated[Path, typer.Argument(metavar="SUITE", help="A suite folder.")],
+    suite_paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="SUITE...", help="Suite folders or collection files."),
+    ],
     param: Annotated[
         list[str],
         typer.Option(
@@ -514,53 +638,241 @@ def tune(
         ),
     ],
     split: Annotated[
-        str, typer.Option(help="The split to tune on (never the reported one).")
+        str, typer.Option(help="The split to tune on: dev, test or all (never the reported one).")
     ] = "dev",
+    exclude: Annotated[
+        str | None,
+        typer.Option(help="Leave this suite (company) out: tune on the others only."),
+    ] = None,
+    objective: Annotated[
+        str, typer.Option(help="The metric that picks each parameter's best value.")
+    ] = "value.types.f1",
+    engine_fit: Annotated[
+        Path | None,
+        typer.Option(help="Start from this engine fit file's values.", exists=True, dir_okay=False),
+    ] = None,
+    write: Annotated[
+        Path | None,
+        typer.Option(help="Write the best values (with --engine-fit's) to this engine fit file."),
+    ] = None,
 ) -> None:
-    """Try engine thresholds one at a time on a split and print the metrics each moves."""
-    from evals.tune import parse_grid, sweep
+    """Try engine thresholds one at a time and print the metrics each moves (the macro average
+    over the suites, each company counting once); mark each parameter's best value."""
+    from copilot.engine.fit import EngineFit, load_fit, save_fit
+    from evals.collection import suite_folders
+    from evals.harness import git_state
+    from evals.tune import best_values, parse_grid, sweep_suites, typed
 
     settings = _settings()
-    suite = _load_suite(suite_path)
+    if split not in ("dev", "test", "all"):
+        raise _fail("--split must be dev, test or all")
     try:
         grid = parse_grid(param)
+        base_fit = load_fit(engine_fit) if engine_fit is not None else None
+        folders = suite_folders(suite_paths)
     except CopilotError as exc:
         raise _fail(str(exc)) from exc
-    names = [
-        "resolution.recall@5",
-        "resolution.hit@1",
-        "value.types.f1",
-        "value.pairs.f1",
-        *(
-            f"value.{t}.f1"
-            for t in (
-                "validate_purchase",
-                "anticipate_needs",
-                "achieve_goal",
-                "educate_better_use",
-                "advise_new_use",
-            )
-        ),
-        "hold.accuracy",
-    ]
-    table = Table(title=f"{suite.name} · {split} split · one parameter at a time")
+    suites = [_load_suite(f) for f in folders]
+    if exclude is not None:
+        if exclude not in {s.name for s in suites}:
+            raise _fail(f"--exclude {exclude}: not one of {[s.name for s in suites]}")
+        suites = [s for s in suites if s.name != exclude]
+        if not suites:
+            raise _fail("--exclude leaves no suite to tune on")
+    names = list(dict.fromkeys([*TUNE_METRICS, objective]))
+    title = ", ".join(s.name for s in suites) + f" · {split} split · one parameter at a time"
+    table = Table(title=title + (" (macro average)" if len(suites) > 1 else ""))
     table.add_column("parameter")
     table.add_column("value", justify="right")
     for name in names:
         table.add_column(name.removeprefix("value.").removeprefix("resolution."), justify="right")
 
-    def row(name: str, value: float, metrics: dict[str, float | None]) -> None:
-        table.add_row(
-            name,
-            f"{value:g}",
-            *("–" if metrics.get(n) is None else f"{metrics[n]:.3f}" for n in names),
-        )
-
     try:
-        sweep(suite, settings, grid, split=split, on_point=row)
+        points = sweep_suites(suites, settings, grid, split=split, fit=base_fit)
     except CopilotError as exc:
         raise _fail(str(exc)) from exc
+    best = best_values(points, objective)
+    for name, value, metrics in points:
+        mark = " *" if best.get(name) == value else ""
+        table.add_row(
+            name,
+            f"{value:g}{mark}",
+            *("–" if metrics.get(n) is None else f"{metrics[n]:.3f}" for n in names),
+        )
     console.print(table)
+    console.print(f"* best by {objective}: " + ", ".join(f"{n}={v:g}" for n, v in best.items()))
+    if write is not None:
+        sha, _ = git_state()
+        tuned = EngineFit(
+            typed(best),
+            {
+                "suites": [s.name for s in suites],
+                "excluded": exclude,
+                "split": split,
+                "objective": objective,
+                "git_sha": sha,
+                "by": "copilot eval tune",
+            },
+        )
+        save_fit(write, base_fit.merged(tuned) if base_fit is not None else tuned)
+        console.print(f"wrote {write}")
+
+
+@app.command()
+def loco(
+    suite_paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="SUITE...", help="Suite folders or collection files (2 or more)."),
+    ],
+    split: Annotated[
+        str | None, typer.Option(help="Report the held-out suite on this split only (dev, test).")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            help="NAME=V1,V2,... also tune this threshold on the other suites (repeatable).",
+        ),
+    ] = None,
+    objective: Annotated[
+        str, typer.Option(help="The metric that picks each tuned parameter's value.")
+    ] = "value.types.f1",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for the fit files and the summary (default <data_dir>/evals/loco)."
+        ),
+    ] = None,
+) -> None:
+    """Leave one company out: for each suite, fit the engine's values on the other suites only
+    and run it with them; print each company's held-out figures and their macro average, next
+    to the shipped engine's."""
+    from threadpoolctl import threadpool_limits
+
+    from copilot.engine.fit import save_fit
+    from evals.collection import CollectionResult, suite_folders
+    from evals.loco import leave_one_out
+    from evals.report.terminal import print_collection
+    from evals.tune import parse_grid
+
+    threadpool_limits(1, user_api="blas")
+    settings = _settings()
+    if split is not None and split not in ("dev", "test"):
+        raise _fail("--split must be dev or test")
+    try:
+        suites = [_load_suite(f) for f in suite_folders(suite_paths)]
+        grid = parse_grid(param) if param else None
+        store = _store(settings)
+        shipped, held = leave_one_out(
+            suites,
+            settings,
+            split=split,
+            grid=grid,
+            objective=objective,
+            progress=lambda text: err.print(f"[dim]{escape(text)}[/dim]"),
+        )
+    except CopilotError as exc:
+        raise _fail(str(exc)) from exc
+    folder = out or settings.data_dir / "evals" / "loco"
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in held:
+        save_fit(folder / f"fit-without-{item.suite}.yaml", item.fit)
+        run_folder = folder / item.run.run_id
+        run_folder.mkdir(parents=True, exist_ok=True)
+        artifact = run_folder / "run.json"
+        artifact.write_text(item.run.model_dump_json(indent=1), encoding="utf-8")
+        store.save(item.run, str(artifact))
+    which = f"split {split or 'all'}"
+    shipped_summary = CollectionResult.of(shipped, note="shipped values · all cases")
+    held_summary = CollectionResult.of(
+        [h.run for h in held], note=f"held out: fitted without the company · {which}"
+    )
+    (folder / "loco.json").write_text(
+        json.dumps(
+            {
+                "held_out": held_summary.model_dump(mode="json"),
+                "shipped": shipped_summary.model_dump(mode="json"),
+                "fits": {h.suite: h.fit.fitted_on for h in held},
+            },
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
+    print_collection(shipped_summary, console)
+    print_collection(held_summary, console)
+    console.print(f"fit files and held-out runs in {folder}")
+    errors = [f"{r.suite.name}: {e}" for r in [*shipped, *(h.run for h in held)] for e in r.errors]
+    if errors:
+        for line in errors[:10]:
+            err.print(f"[red]case error[/red] {escape(line)}")
+        raise typer.Exit(EXIT_ERROR)
+
+
+@app.command()
+def floors(
+    ref: Annotated[str, typer.Argument(metavar="RUN", help="The baseline run: id or run.json.")],
+    samples: Annotated[int, typer.Option(min=100, help="Bootstrap samples.")] = 1000,
+) -> None:
+    """Propose a suite's gate bounds from a baseline run: each quality metric's floor at the
+    edge of its 95% bootstrap band, harms at zero tolerance; paste the block into suite.yaml."""
+    from evals.floors import propose, thresholds_yaml
+
+    store = _store(_settings())
+    try:
+        run = load_run(ref, store)
+    except NotFound as exc:
+        raise _fail(str(exc)) from exc
+    bounds = propose(run, samples=samples)
+    table = Table(title=f"{run.suite.name}: bounds outside the noise band of {run.run_id}")
+    for col in ("metric", "value", "95% band", "bound"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for b in bounds:
+        table.add_row(
+            b.metric, f"{b.value:.3f}", f"{b.low:.3f}–{b.high:.3f}", f"{b.key} {b.bound:g}"
+        )
+    console.print(table)
+    typer.echo(thresholds_yaml(bounds))
+
+
+@app.command()
+def agreement(
+    first: Annotated[
+        Path, typer.Argument(help="Reviewer A's labels: a cases.jsonl or suite folder.")
+    ],
+    second: Annotated[Path, typer.Argument(help="Reviewer B's labels of the same case ids.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the agreement JSON.")] = False,
+) -> None:
+    """How two reviewers who labelled the same cases blind to each other agree: Cohen's kappa
+    per value type and on the hold, pair F1, resolution and expansion agreement, and every
+    disagreement (the human ceiling an engine is measured against)."""
+    from evals.agreement import agreement as measure
+    from evals.agreement import read_labels
+
+    try:
+        result = measure(read_labels(first), read_labels(second))
+    except (CopilotError, OSError) as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    table = Table(title=f"agreement over {result.cases} cases labelled by both")
+    for col in ("value type", "A", "B", "both", "observed", "Cohen's kappa"):
+        table.add_column(col, justify="left" if col == "value type" else "right")
+    for t in result.types:
+        kappa = "undefined" if t.kappa is None else f"{t.kappa:.3f}"
+        table.add_row(t.type, str(t.a), str(t.b), str(t.both), f"{t.observed:.3f}", kappa)
+    console.print(table)
+
+    def show(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.3f}"
+
+    console.print(
+        f"types: mean kappa {show(result.types_kappa_mean)}, F1 {result.types_f1:.3f} · "
+        f"pairs F1 {result.pairs_f1:.3f} · hold: kappa {show(result.hold_kappa)}, "
+        f"observed {result.hold_observed:.3f} · resolution: same {result.resolution_same:.3f}, "
+        f"overlap {result.resolution_overlap:.3f} · expansion same {show(result.expansion_same)}"
+    )
+    console.print(f"{len(result.disagreements)} case(s) with a disagreement (--json lists them)")
 
 
 @app.command()
@@ -571,37 +883,71 @@ def calibrate(
             help="Runs (ids or run.json) whose cases to learn from; their suites' splits apply."
         ),
     ],
-    fit_split: Annotated[str, typer.Option("--fit", help="Split to fit the weights on.")] = "dev",
-    check_split: Annotated[str, typer.Option("--check", help="Split to report them on.")] = "test",
+    fit_split: Annotated[
+        str, typer.Option("--fit", help="Split to fit the weights on: dev, test or all.")
+    ] = "dev",
+    check_split: Annotated[
+        str, typer.Option("--check", help="Split to report them on: dev, test or all.")
+    ] = "test",
+    exclude: Annotated[
+        str | None,
+        typer.Option(
+            help="Leave this suite (company) out: fit on the other runs' cases and report on "
+            "its own (with --fit all --check all for leave-one-company-out)."
+        ),
+    ] = None,
+    write: Annotated[
+        Path | None,
+        typer.Option(help="Write the fitted weights to this engine fit file (see --engine-fit)."),
+    ] = None,
 ) -> None:
-    """Fit the confidence weights on one split and report calibration on another.
+    """Fit the confidence weights on one set of cases and report calibration on another.
 
     Prints the fitted EngineConfig.confidence_weights (the resolution's) and
     EngineConfig.value_weights (each value type's), with the Brier score and expected
-    calibration error of the current and the fitted weights on both splits.
+    calibration error of the current and the fitted weights on both sets.
     """
     from copilot.engine.engine import EngineConfig
+    from copilot.engine.fit import EngineFit, save_fit
     from evals.calibrate import fit, fit_values, report, report_values, samples, value_samples
+    from evals.harness import git_state
 
+    for name, value in (("--fit", fit_split), ("--check", check_split)):
+        if value not in ("dev", "test", "all"):
+            raise _fail(f"{name} must be dev, test or all")
     store = _store(_settings())
     try:
         loaded = [load_run(ref, store) for ref in runs]
     except NotFound as exc:
         raise _fail(str(exc)) from exc
-    records = {
-        split: [c for run in loaded for c in run.cases if c.split == split]
-        for split in (fit_split, check_split)
-    }
-    by_split = {split: samples(rs) for split, rs in records.items()}
-    values_by_split = {split: value_samples(rs) for split, rs in records.items()}
+    suites = sorted({r.suite.name for r in loaded})
+    if exclude is not None and exclude not in suites:
+        raise _fail(f"--exclude {exclude}: none of the runs is of that suite (runs of {suites})")
+    if exclude is not None and len(suites) < 2:
+        raise _fail("--exclude needs runs of at least two suites: one to leave out, one to fit on")
+
+    def cases(split: str, held_out: bool) -> list[CaseRecord]:
+        return [
+            c
+            for run in loaded
+            if exclude is None or (run.suite.name == exclude) == held_out
+            for c in run.cases
+            if split == "all" or c.split == split
+        ]
+
+    fit_name = f"{fit_split}" + (f" without {exclude}" if exclude else "")
+    check_name = f"{check_split}" + (f" of {exclude}" if exclude else "")
+    records = {fit_name: cases(fit_split, False), check_name: cases(check_split, True)}
+    by_split = {name: samples(rs) for name, rs in records.items()}
+    values_by_split = {name: value_samples(rs) for name, rs in records.items()}
     try:
-        fitted = fit(by_split[fit_split])
+        fitted = fit(by_split[fit_name])
     except CopilotError as exc:
         raise _fail(str(exc)) from exc
     config = EngineConfig()
-    fitted_values = fit_values(values_by_split[fit_split], config.value_weights)
+    fitted_values = fit_values(values_by_split[fit_name], config.value_weights)
     _calibration_table(
-        f"resolution confidence: fitted on {fit_split} "
+        f"resolution confidence: fitted on {fit_name} "
         f"({fitted.samples} cases, {fitted.positives} right at rank 1)",
         {
             f"{name} {w}": {split: report(w, data) for split, data in by_split.items()}
@@ -609,7 +955,7 @@ def calibrate(
         },
     )
     _calibration_table(
-        f"value confidence: fitted on {fit_split} ({len(values_by_split[fit_split])} suggestions)",
+        f"value confidence: fitted on {fit_name} ({len(values_by_split[fit_name])} suggestions)",
         {
             name: {split: report_values(w, data) for split, data in values_by_split.items()}
             for name, w in (("current", config.value_weights), ("fitted", fitted_values))
@@ -617,6 +963,19 @@ def calibrate(
     )
     console.print(f"EngineConfig.confidence_weights = {fitted.weights}")
     console.print(f"EngineConfig.value_weights = {fitted_values}")
+    if write is not None:
+        sha, _ = git_state()
+        provenance = {
+            "suites": [s for s in suites if s != exclude],
+            "excluded": exclude,
+            "split": fit_split,
+            "runs": [r.run_id for r in loaded if r.suite.name != exclude],
+            "git_sha": sha,
+            "by": "copilot eval calibrate",
+        }
+        values = {"confidence_weights": fitted.weights, "value_weights": fitted_values}
+        save_fit(write, EngineFit(values, provenance))
+        console.print(f"wrote {write}")
 
 
 def _calibration_table(title: str, rows: dict[str, dict[str, dict[str, float | None]]]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from evals.records import GateCheck, GateResult
+from evals.records import GateCheck, GateResult, RunResult
 from evals.suite import Direction, SuiteConfig, metric_direction
 
 _EPS = 1e-9
@@ -20,14 +20,54 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4g}"
 
 
+def baseline_differences(run: RunResult, baseline: RunResult) -> list[str]:
+    """Why a baseline does not measure the same thing as the run: another suite, other cases
+    or labels, or another knowledge base ([] when it does)."""
+    out = []
+    if baseline.suite.name != run.suite.name:
+        out.append(f"it is a run of suite {baseline.suite.name!r}, not {run.suite.name!r}")
+    if baseline.fingerprint.suite_hash != run.fingerprint.suite_hash:
+        out.append(
+            f"the suite changed since (hash {baseline.fingerprint.suite_hash} -> "
+            f"{run.fingerprint.suite_hash}: cases, labels or thresholds)"
+        )
+    if baseline.fingerprint.knowledge_hash != run.fingerprint.knowledge_hash:
+        out.append(
+            f"the knowledge base changed since (hash {baseline.fingerprint.knowledge_hash} -> "
+            f"{run.fingerprint.knowledge_hash})"
+        )
+    return out
+
+
 def evaluate(
     config: SuiteConfig,
     metrics: Mapping[str, float | None],
     baseline: Mapping[str, float | None] | None = None,
     baseline_name: str | None = None,
+    *,
+    differences: list[str] | None = None,
+    allow_differences: bool = False,
 ) -> GateResult:
-    """Every gated check of the suite on these metrics; passed only if all pass."""
+    """Every gated check of the suite on these metrics; passed only if all pass.
+
+    A baseline that `differences` says measures something else is refused (a failing check and
+    no relative checks), unless `allow_differences`: then the relative checks run on the cases
+    both share and a passing check records the warning."""
     checks: list[GateCheck] = []
+    if baseline is not None and differences:
+        why = "; ".join(differences)
+        if allow_differences:
+            message = f"compared anyway with a baseline that differs: {why}"
+        else:
+            message = (
+                f"refusing to compare with the baseline {baseline_name}: {why}. Promote a run "
+                "of this suite as the new baseline (`copilot eval baseline promote RUN`), or "
+                "pass --allow-changed-baseline to compare on the cases both share"
+            )
+            baseline = None
+        checks.append(
+            GateCheck(metric="baseline", kind="baseline", passed=allow_differences, message=message)
+        )
     for name, threshold in config.thresholds.items():
         value = metrics.get(name)
         if name not in metrics:

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from copilot.config import ChromaMode, LLMMode, Settings
-from copilot.domain import ArticleKind, Audience, Case, SuccessPlan, SuggestionType
+from copilot.domain import ArticleKind, Audience, Case, SuccessPlan, Suggestion, SuggestionType
 from copilot.embeddings import SentenceTransformerEmbedder
 from copilot.engine.analysis import Analysis
 from copilot.engine.engine import Engine, EngineConfig, Trace, confidence_features
+from copilot.engine.fit import EngineFit
 from copilot.errors import ConfigError, CopilotError
 from copilot.llm.base import Generator
 from copilot.llm.factory import build_generator
@@ -177,16 +178,14 @@ class Harness:
         product = _product(item.case, plan)
         trace = Trace()
         try:
-            suggestion = self.engine.suggest(item.case, trace)
+            produced = self.engine.suggest(item.case, trace)
         except CopilotError as exc:
             record.error = f"{type(exc).__name__}: {exc}"
             return record
-        cited = [c.article_id for c in suggestion.resolution.citations]
-        record.grounded = bool(suggestion.resolution.steps or suggestion.resolution.citations)
-        others = [h.article.id for h in trace.resolution_hits]
-        record.resolution_ranking = (
-            list(dict.fromkeys([*cited, *others])) if record.grounded else []
-        )
+        # Scored exactly as the API returns it: the contract's JSON, read back.
+        suggestion = Suggestion.model_validate_json(produced.model_dump_json())
+        record.grounded = suggestion.resolution.grounded
+        record.resolution_ranking = scoring.resolution_ranking(suggestion)
         record.resolution_confidence = suggestion.resolution.confidence
         record.resolution_features = list(confidence_features(trace.resolution_hits))
         record.values = scoring.produced_values(suggestion)
@@ -250,8 +249,13 @@ class Harness:
         return BaselineScores(rankings=rankings, naive_values=naive)
 
 
-def fingerprint(harness: Harness, settings: Settings, records: Sequence[CaseRecord]) -> Fingerprint:
-    """What produced the run: code, suite, knowledge, prompts, model and settings."""
+def fingerprint(
+    harness: Harness,
+    settings: Settings,
+    records: Sequence[CaseRecord],
+    fit: EngineFit | None = None,
+) -> Fingerprint:
+    """What produced the run: code, suite, knowledge, prompts, model, settings and the fit."""
     sha, dirty = git_state()
     prompts: dict[str, str] = {}
     for r in records:
@@ -288,6 +292,7 @@ def fingerprint(harness: Harness, settings: Settings, records: Sequence[CaseReco
             "llm_timeout_s": settings.llm_timeout_s,
         },
         engine=config,
+        fit=dict(fit.fitted_on) if fit is not None else None,
     )
 
 
@@ -307,8 +312,10 @@ def run_suite(
     generator: Generator | None = None,
     on_ingest: Progress | None = None,
     on_case: Callable[[CaseRecord], None] | None = None,
+    fit: EngineFit | None = None,
 ) -> RunResult:
-    """Run the suite's cases (one split, or some ids) and assemble the scored run."""
+    """Run the suite's cases (one split, or some ids) and assemble the scored run, with the
+    engine's shipped values or a fit's in their place."""
     started = time.perf_counter()
     now = dt.datetime.now(dt.UTC)
     cases = suite.select(split, case_ids)
@@ -320,7 +327,8 @@ def run_suite(
     generator = generator or build_generator(run_settings)
     workspace = prepare(suite, run_settings, embedder=embedder, chunker=chunker, progress=on_ingest)
     generator.warm_up()
-    harness = Harness(suite, workspace, generator)
+    config = EngineConfig(today=suite.config.today)
+    harness = Harness(suite, workspace, generator, fit.apply(config) if fit else config)
     records: list[CaseRecord] = []
     for item in cases:
         record = harness.run_case(item)
@@ -339,7 +347,7 @@ def run_suite(
             cases=len(records),
             case_ids=case_ids or None,
         ),
-        fingerprint=fingerprint(harness, run_settings, records),
+        fingerprint=fingerprint(harness, run_settings, records, fit),
         metrics=scoring.aggregate(records),
         per_type=scoring.per_type_table(records),
         baselines=scoring.baseline_metrics(records),

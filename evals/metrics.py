@@ -220,3 +220,34 @@ def paired_bootstrap(
         if low is not None and high is not None:
             out[n] = Interval(va - vb, low, high)
     return out
+
+
+def bootstrap(
+    keys: Sequence[str],
+    metrics: Callable[[Sequence[str]], dict[str, float | None]],
+    *,
+    samples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Interval]:
+    """Bootstrap interval of every metric of one run over its cases `keys`: how much each
+    figure would move if the suite had been another draw of cases like these."""
+    if not keys:
+        return {}
+    point = metrics(keys)
+    names = [n for n, v in point.items() if v is not None]
+    draws: dict[str, list[float]] = {n: [] for n in names}
+    rng = random.Random(seed)
+    for _ in range(samples):
+        values = metrics([keys[rng.randrange(len(keys))] for _ in keys])
+        for n in names:
+            v = values.get(n)
+            if v is not None:
+                draws[n].append(v)
+    tail = (1 - confidence) / 2 * 100
+    out: dict[str, Interval] = {}
+    for n in names:
+        low, high, estimate = percentile(draws[n], tail), percentile(draws[n], 100 - tail), point[n]
+        if low is not None and high is not None and estimate is not None:
+            out[n] = Interval(estimate, low, high)
+    return out

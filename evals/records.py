@@ -43,6 +43,7 @@ class ProducedValue(BaseModel):
     confidence: float = 0.0
     score: float | None = None  # the engine's match score before calibration (for calibrate)
     objective_id: str | None = None
+    held: bool = False  # returned with a held case, for later
 
 
 class NaiveValue(BaseModel):
@@ -60,9 +61,15 @@ class CaseScores(BaseModel):
     recall_at_5: float | None = None
     rr_at_10: float | None = None
     ndcg_at_10: float | None = None
+    # the value suggestions shown now (not held) against the value the case warrants now
     value_types: CountsModel = CountsModel()
     value_pairs: CountsModel = CountsModel()
     per_type: dict[str, CountsModel] = {}
+    # a gold-held case: every value suggestion (held or not) against the value for later
+    deferred_types: CountsModel | None = None
+    deferred_pairs: CountsModel | None = None
+    # expansion features signalled against the labelled ones (None: not labelled)
+    expansion: CountsModel | None = None
     hold_correct: bool = True
     forbidden_citations: list[str] = []  # article ids cited that must never be
     ungrounded_citations: list[str] = []  # chunk ids cited that were not retrieved evidence
@@ -100,7 +107,9 @@ class CaseRecord(BaseModel):
     note: str | None = None
     case: dict[str, Any]
     expected: Expected
-    resolution_ranking: list[str] = []  # cited articles, then the engine's other candidates
+    # the articles the agent is shown, best first: the cited ones, then the alternatives; after
+    # "no grounded answer" the first rank is that answer (scoring.NO_ANSWER), not an article
+    resolution_ranking: list[str] = []
     grounded: bool = False
     resolution_confidence: float | None = None
     # the best answer's similarity to the case and its margin over the runner-up (calibration)
@@ -120,6 +129,11 @@ class CaseRecord(BaseModel):
     def produced_types(self) -> list[str]:
         return [v.type.value for v in self.values]
 
+    @property
+    def shown_values(self) -> list[ProducedValue]:
+        """The value suggestions the agent sees straight away (not held)."""
+        return [v for v in self.values if not v.held]
+
 
 class Fingerprint(BaseModel):
     """Exactly what produced a run, so two runs can be told apart and reproduced."""
@@ -133,13 +147,14 @@ class Fingerprint(BaseModel):
     model: str | None = None
     settings: dict[str, Any] = {}
     engine: dict[str, Any] = {}
+    fit: dict[str, Any] | None = None  # what the engine's fitted values were learned on
 
 
 class GateCheck(BaseModel):
     """One gated condition and its outcome."""
 
     metric: str
-    kind: Literal["absolute", "relative", "missing"]
+    kind: Literal["absolute", "relative", "missing", "baseline"]
     bound: float | None = None
     value: float | None = None
     baseline: float | None = None

@@ -19,9 +19,10 @@ from evals.records import (
     CountsModel,
     ProducedValue,
 )
-from evals.suite import Expected
+from evals.suite import Expected, ValueGold
 
 TYPES = [t.value for t in SuggestionType]
+NO_ANSWER = "(no grounded answer)"  # the first rank of a ranking that abstained
 LATENCY_STAGES = ("analyse", "resolve", "opportunities", "generate", "ground", "total")
 
 
@@ -38,13 +39,23 @@ def ranking_scores(ranking: Sequence[str], relevant: Sequence[str]) -> dict[str,
     }
 
 
+def resolution_ranking(suggestion: Suggestion) -> list[str]:
+    """The articles the agent is shown for the resolution, best first: the cited ones, then the
+    alternatives. After "no grounded answer" the first rank is that answer, not an article."""
+    res = suggestion.resolution
+    cited = [c.article_id for c in res.citations]
+    cited += [c.article_id for s in res.steps for c in s.citations]
+    head = cited if res.grounded else [NO_ANSWER]
+    return list(dict.fromkeys([*head, *(a.article_id for a in res.alternatives)]))
+
+
 def value_counts(
-    produced: Sequence[tuple[str, str]], expected: Expected
+    produced: Sequence[tuple[str, str]], gold: Sequence[ValueGold]
 ) -> tuple[m.Counts, m.Counts, dict[str, m.Counts]]:
     """Counts on types, on (type, article) pairs, and per type."""
-    gold_types = {v.type.value for v in expected.value}
+    gold_types = {v.type.value for v in gold}
     produced_types = {t for t, _ in produced}
-    gold_pairs = [(v.type.value, frozenset(v.articles)) for v in expected.value]
+    gold_pairs = [(v.type.value, frozenset(v.articles)) for v in gold]
     per_type = {
         t: m.set_counts({t} & produced_types, {t} & gold_types)
         for t in TYPES
@@ -166,9 +177,46 @@ def produced_values(suggestion: Suggestion) -> list[ProducedValue]:
             headline=v.headline,
             confidence=v.confidence,
             objective_id=v.objective_id,
+            held=v.held,
         )
         for v in suggestion.value_suggestions
     ]
+
+
+def _pairs(values: Sequence[ProducedValue]) -> list[tuple[str, str]]:
+    return [(v.type.value, v.article_id) for v in values]
+
+
+def expansion_counts(signalled: Sequence[str], expected: Expected) -> m.Counts | None:
+    """Signalled expansion features against the labelled ones (None when not labelled)."""
+    if expected.expansion is None:
+        return None
+    return m.set_counts(set(signalled), set(expected.expansion))
+
+
+def quality_scores(record: CaseRecord) -> CaseScores:
+    """The ranking, value, expansion and hold scores of a record, from what it holds (what
+    was produced and the gold); the safety findings it already carries are kept."""
+    exp = record.expected
+    ranking = ranking_scores(record.resolution_ranking, exp.resolution_articles)
+    types, pair, per_type = value_counts(_pairs(record.shown_values), exp.value_now)
+    deferred_types = deferred_pairs = None
+    if exp.hold:
+        later_types, later_pairs, _ = value_counts(_pairs(record.values), exp.value)
+        deferred_types, deferred_pairs = CountsModel.of(later_types), CountsModel.of(later_pairs)
+    expansion = expansion_counts(record.expansion_signals, exp)
+    return record.scores.model_copy(
+        update={
+            **ranking,
+            "value_types": CountsModel.of(types),
+            "value_pairs": CountsModel.of(pair),
+            "per_type": {t: CountsModel.of(c) for t, c in per_type.items()},
+            "deferred_types": deferred_types,
+            "deferred_pairs": deferred_pairs,
+            "expansion": CountsModel.of(expansion) if expansion is not None else None,
+            "hold_correct": (record.hold is not None) == exp.hold,
+        }
+    )
 
 
 def score_case(
@@ -182,20 +230,17 @@ def score_case(
     product: str | None,
     catalog: Catalog | None,
 ) -> CaseScores:
-    """Every per-case score of a produced suggestion."""
+    """Every per-case score of a produced suggestion: quality from the record, safety
+    recomputed from the suggestion's citations."""
     exp = record.expected
-    ranking = ranking_scores(record.resolution_ranking, exp.resolution_articles)
-    pairs = [(v.type.value, v.article_id) for v in record.values]
-    types, pair, per_type = value_counts(pairs, exp)
-    return CaseScores(
-        **ranking,
-        value_types=CountsModel.of(types),
-        value_pairs=CountsModel.of(pair),
-        per_type={t: CountsModel.of(c) for t, c in per_type.items()},
-        hold_correct=(suggestion.hold is not None) == exp.hold,
-        forbidden_citations=forbidden_citations(suggestion, exp, articles),
-        ungrounded_citations=ungrounded_citations(suggestion, evidence, chunk_text),
-        entitlement_violations=entitlement_violations(suggestion, plan, product, articles, catalog),
+    return quality_scores(record).model_copy(
+        update={
+            "forbidden_citations": forbidden_citations(suggestion, exp, articles),
+            "ungrounded_citations": ungrounded_citations(suggestion, evidence, chunk_text),
+            "entitlement_violations": entitlement_violations(
+                suggestion, plan, product, articles, catalog
+            ),
+        }
     )
 
 
@@ -248,7 +293,24 @@ def aggregate(records: Sequence[CaseRecord]) -> dict[str, float | None]:
     out["value.confidence_ece"] = m.expected_calibration_error(
         [c for c, _ in shown], [y for _, y in shown]
     )
+    for name, scored in (
+        ("value.deferred.types", [r.scores.deferred_types for r in ok]),
+        ("value.deferred.pairs", [r.scores.deferred_pairs for r in ok]),
+        ("expansion", [r.scores.expansion for r in ok]),
+    ):
+        present = [c.counts() for c in scored if c is not None]
+        prf = _prf(name, m.total(present))
+        out.update(prf if present else dict.fromkeys(prf))
+    # per record, not per id: bootstrap draws repeat records
+    abstention = m.Counts(
+        tp=sum(not r.grounded and not r.expected.resolution_articles for r in ok),
+        fp=sum(not r.grounded and bool(r.expected.resolution_articles) for r in ok),
+        fn=sum(r.grounded and not r.expected.resolution_articles for r in ok),
+    )
+    out.update(_prf("abstention", abstention))
     out["hold.accuracy"] = m.rate(r.scores.hold_correct for r in ok)
+    out["hold.miss_rate"] = m.rate(r.hold is None for r in ok if r.expected.hold)
+    out["hold.false_hold_rate"] = m.rate(r.hold is not None for r in ok if not r.expected.hold)
     out["safety.forbidden_citation_rate"] = m.rate(bool(r.scores.forbidden_citations) for r in ok)
     out["safety.ungrounded_citation_rate"] = m.rate(bool(r.scores.ungrounded_citations) for r in ok)
     out["safety.entitlement_violation_rate"] = m.rate(
@@ -271,10 +333,10 @@ def per_type_table(records: Sequence[CaseRecord]) -> dict[str, dict[str, float |
         counts = m.total(r.scores.per_type[t].counts() for r in ok if t in r.scores.per_type)
         pairs = m.total(
             m.pair_counts(
-                [(v.type.value, v.article_id) for v in r.values if v.type.value == t],
+                [(v.type.value, v.article_id) for v in r.shown_values if v.type.value == t],
                 [
                     (g.type.value, frozenset(g.articles))
-                    for g in r.expected.value
+                    for g in r.expected.value_now
                     if g.type.value == t
                 ],
             )
@@ -305,12 +367,12 @@ def baseline_metrics(records: Sequence[CaseRecord]) -> dict[str, dict[str, float
     )
     for name, picks in (
         ("naive", [[(v.type.value, v.article_id) for v in r.baselines.naive_values] for r in ok]),
-        ("engine", [[(v.type.value, v.article_id) for v in r.values] for r in ok]),
+        ("engine", [_pairs(r.shown_values) for r in ok]),
     ):
         types = m.Counts()
         pairs = m.Counts()
         for r, pick in zip(ok, picks, strict=True):
-            t, p, _ = value_counts(pick, r.expected)
+            t, p, _ = value_counts(pick, r.expected.value_now)
             types, pairs = types + t, pairs + p
         row: dict[str, float | None] = {}
         row.update(_prf("types", types))
@@ -326,7 +388,7 @@ def baseline_metrics(records: Sequence[CaseRecord]) -> dict[str, dict[str, float
         bool(r.scores.entitlement_violations) for r in ok
     )
     out["value.engine"]["suggested_while_held_rate"] = m.rate(
-        bool(r.values) for r in ok if r.expected.hold
+        bool(r.shown_values) for r in ok if r.expected.hold
     )
     return out
 
@@ -341,7 +403,11 @@ def counts(records: Sequence[CaseRecord]) -> dict[str, int]:
         "with_value_gold": sum(bool(r.expected.value) for r in ok),
         "hold_expected": sum(r.expected.hold for r in ok),
         "held": sum(r.hold is not None for r in ok),
-        "value_suggestions": sum(len(r.values) for r in ok),
+        "value_suggestions": sum(len(r.shown_values) for r in ok),
+        "held_value_suggestions": sum(len(r.values) - len(r.shown_values) for r in ok),
+        "with_expansion_label": sum(r.expected.expansion is not None for r in ok),
+        "with_no_resolution_gold": sum(not r.expected.resolution_articles for r in ok),
+        "abstained": sum(not r.grounded for r in ok),
         "forbidden_citations": sum(len(r.scores.forbidden_citations) for r in ok),
         "ungrounded_citations": sum(len(r.scores.ungrounded_citations) for r in ok),
         "entitlement_violations": sum(len(r.scores.entitlement_violations) for r in ok),

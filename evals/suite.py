@@ -30,6 +30,7 @@ from copilot.domain import (
     Audience,
     Case,
     Identifier,
+    Slug,
     SuccessPlan,
     SuggestionType,
 )
@@ -37,18 +38,23 @@ from copilot.errors import Problem, ValidationError
 
 SUITE_FILE = "suite.yaml"
 CASES_FILE = "cases.jsonl"
-RESOLUTION_KINDS = {ArticleKind.troubleshooting, ArticleKind.how_to, ArticleKind.faq}
-# The article kinds each move's evidence comes from (DESIGN.md); others are labelling slips.
+# The article kinds the labelling guide (evals/README.md §4.3) names as each move's evidence; a
+# label from another kind is usually a slip, so the validator warns.
 VALUE_KINDS: dict[SuggestionType, set[ArticleKind]] = {
     SuggestionType.validate_purchase: {ArticleKind.value_proof},
     SuggestionType.anticipate_needs: {
         ArticleKind.how_to,
         ArticleKind.best_practice,
         ArticleKind.troubleshooting,
+        ArticleKind.faq,
     },
-    SuggestionType.achieve_goal: {ArticleKind.how_to},
-    SuggestionType.educate_better_use: {ArticleKind.best_practice},
-    SuggestionType.advise_new_use: {ArticleKind.release_note},
+    SuggestionType.achieve_goal: {
+        ArticleKind.how_to,
+        ArticleKind.best_practice,
+        ArticleKind.release_note,
+    },
+    SuggestionType.educate_better_use: {ArticleKind.best_practice, ArticleKind.how_to},
+    SuggestionType.advise_new_use: {ArticleKind.release_note, ArticleKind.how_to},
 }
 
 
@@ -62,7 +68,7 @@ def metric_direction(name: str) -> Direction:
     if (
         name == "errors"
         or name.startswith(("safety.", "latency."))
-        or name.endswith(("_rate", "_ms", ".errors"))
+        or name.endswith(("_rate", "_ms", ".errors", "_brier", "_ece"))
     ):
         return Direction.minimize
     return Direction.maximize
@@ -135,17 +141,21 @@ class Expected(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     resolution_articles: list[Identifier] = []
-    value: list[ValueGold] = []
+    # On a held case: the value that would be right once the resolution lands (scored apart).
+    value: list[ValueGold] = Field(default_factory=list, max_length=3)
     forbidden_articles: list[Identifier] = []
     hold: bool = False
+    # Features the account's success manager should hear about; None: not labelled, so
+    # expansion signals of the case are not scored.
+    expansion: list[Slug] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Expected:
         types = [v.type for v in self.value]
         if len(types) != len(set(types)):
             raise ValueError("each value type may appear once; list every correct article in it")
-        if self.hold and self.value:
-            raise ValueError("a held case has no value suggestions: empty `value` or hold: false")
+        if self.expansion is not None and len(set(self.expansion)) != len(self.expansion):
+            raise ValueError("list each expansion feature once")
         cited = set(self.resolution_articles) | {a for v in self.value for a in v.articles}
         clash = sorted(cited & set(self.forbidden_articles))
         if clash:
@@ -155,6 +165,11 @@ class Expected(BaseModel):
     @property
     def value_types(self) -> set[SuggestionType]:
         return {v.type for v in self.value}
+
+    @property
+    def value_now(self) -> list[ValueGold]:
+        """The value an agent should offer in this reply: none while the case is held."""
+        return [] if self.hold else self.value
 
 
 Split = Literal["dev", "test"]
@@ -325,17 +340,21 @@ class KnowledgeView:
     articles: dict[str, Article]
     plans: dict[str, SuccessPlan]
     problems: list[Problem] = field(default_factory=list)
+    features: set[str] | None = None  # the catalog's feature slugs, when there is a catalog
 
     @classmethod
     def load(cls, paths: list[Path]) -> KnowledgeView:
         """Load (without embedding) every article and plan under the folders."""
+        from copilot.catalog import find_catalog
         from ingest.loaders import load_paths
 
         loaded = load_paths(paths)
+        catalog = find_catalog(paths)
         return cls(
             {a.id: a for a in loaded.articles},
             {p.account_id: p for p, _ in loaded.plans},
             loaded.problems,
+            catalog.all_features() if catalog is not None else None,
         )
 
 
@@ -391,18 +410,6 @@ def check_references(
                         fix="list it under forbidden_articles instead",
                     )
                 )
-        for i, a in enumerate(exp.resolution_articles):
-            article = articles.get(a)
-            if article is not None and article.kind not in RESOLUTION_KINDS:
-                warnings.append(
-                    Problem(
-                        source,
-                        f"{a} is a {article.kind.value}; resolutions come from "
-                        "troubleshooting, how_to and faq articles",
-                        f"expected.resolution_articles[{i}]",
-                        line=c.line,
-                    )
-                )
         for i, v in enumerate(exp.value):
             for j, a in enumerate(v.articles):
                 article = articles.get(a)
@@ -416,8 +423,20 @@ def check_references(
                             line=c.line,
                         )
                     )
+        for i, feature in enumerate(exp.expansion or []):
+            if knowledge.features is not None and feature not in knowledge.features:
+                errors.append(
+                    Problem(
+                        source,
+                        f"unknown feature {feature!r} (case {c.id})",
+                        f"expected.expansion[{i}]",
+                        line=c.line,
+                        fix="use a feature slug of the suite's catalog.yaml",
+                    )
+                )
         account = c.case.account_id
-        if account and account not in knowledge.plans and "unknown_account" not in c.tags:
+        quiet = {"unknown_account", "no_plan"} & set(c.tags)
+        if account and account not in knowledge.plans and not quiet:
             warnings.append(
                 Problem(
                     source,
@@ -470,8 +489,11 @@ def summary(cases: list[SuiteCase]) -> dict[str, Any]:
         "splits": dict(Counter(c.split or "(none)" for c in cases)),
         "value_positive": {t.value: per_type.get(t.value, 0) for t in SuggestionType},
         "hold": sum(c.expected.hold for c in cases),
+        "hold_with_deferred_value": sum(c.expected.hold and bool(c.expected.value) for c in cases),
+        "expansion_labelled": sum(c.expected.expansion is not None for c in cases),
+        "expansion_expected": sum(bool(c.expected.expansion) for c in cases),
         "with_forbidden": sum(bool(c.expected.forbidden_articles) for c in cases),
-        "no_value_opportunity": sum(not c.expected.value and not c.expected.hold for c in cases),
+        "no_value_opportunity": sum(not c.expected.value for c in cases),
         "no_success_plan": sum(
             c.case.account_id is None or "unknown_account" in c.tags or "no_plan" in c.tags
             for c in cases

@@ -30,5 +30,5 @@ fi
 if [ "$status" -ne 0 ]; then
   exit "$status"
 fi
-# The sample suite's quality gate: 0 pass, 1 harness error, 100 a metric regressed.
-COPILOT_DATA_DIR=.data/ci .venv/bin/copilot eval run evals/suites/sample --out .data/ci/eval-run
+# The sample suites. quality gate: 0 pass, 1 harness error, 100 a metric regressed.
+COPILOT_DATA_DIR=.data/ci .venv/bin/copilot eval run evals/suites/fernhill --out .data/ci/eval-run

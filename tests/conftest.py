@@ -13,7 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
-KNOWLEDGE = REPO / "knowledge"
+KNOWLEDGE = REPO / "knowledge" / "fernhill"  # the Fernhill sample knowledge base
 POSTGRES_URL = os.environ.get(
     "COPILOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

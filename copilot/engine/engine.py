@@ -14,6 +14,7 @@ import numpy as np
 
 from copilot.catalog import Catalog
 from copilot.domain import (
+    Alternative,
     Article,
     ArticleKind,
     Audience,
@@ -190,9 +191,10 @@ class Engine:
 
     def stream(
         self, case: Case, trace: Trace | None = None
-    ) -> Iterator[Resolution | ValueSuggestion | Suggestion]:
-        """The grounded resolution as soon as it is drafted, then each value suggestion, then
-        the whole Suggestion. A `trace` is filled with what was retrieved and considered."""
+    ) -> Iterator[Resolution | Hold | ValueSuggestion | Suggestion]:
+        """The grounded resolution as soon as it is drafted, the hold when value talk must wait,
+        then each value suggestion (marked held when it must), then the whole Suggestion. A
+        `trace` is filled with what was retrieved and considered."""
         trace = trace if trace is not None else Trace()
         timings: dict[str, float] = {}
         started = clock = time.perf_counter()
@@ -243,6 +245,7 @@ class Engine:
                 results[-1].output, request, evidence, grounded, hits, []
             )
             lap("ground")
+        resolution.alternatives = _alternatives(hits, grounded)
         yield resolution
 
         signals: list[ExpansionSignal] = []
@@ -269,9 +272,11 @@ class Engine:
         trace.chosen = chosen
         hold = Hold(reason=analysis.hold_reason) if analysis.hold_reason else None
         lap("opportunities")
+        if hold is not None:
+            yield hold
 
         values: list[ValueSuggestion] = []
-        if chosen and hold is None:
+        if chosen:
             opportunities = [
                 Opportunity(
                     type=c.type,
@@ -286,6 +291,8 @@ class Engine:
             lap("generate")
             _, values, more = self._ground(results[-1].output, request, evidence, False, [], chosen)
             dropped += more
+            if hold is not None:
+                values = [v.model_copy(update={"held": True}) for v in values]
             lap("ground")
             yield from values
 
@@ -915,6 +922,22 @@ class Engine:
             )
             allowed.pop(draft.type)
         return resolution, values, dropped
+
+
+def _alternatives(hits: list[ArticleHit], grounded: bool) -> list[Alternative]:
+    """The other articles retrieved for the resolution, best first: below the cited answer, or
+    all of them when there is no grounded answer (the agent may still open them)."""
+    rest = hits[1:] if grounded else hits
+    return [
+        Alternative(
+            article_id=h.article.id,
+            title=h.article.title,
+            url=h.article.url,
+            passage=_quote(h.best_chunk.text),
+            score=round(h.score, 4),
+        )
+        for h in rest[:4]
+    ]
 
 
 def _quote(text: str, limit: int = 240) -> str:

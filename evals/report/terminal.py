@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from evals.collection import COLUMNS, CollectionResult
 from evals.compare import CaseChange, Comparison, MetricDelta
 from evals.records import GateCheck, RunResult
 from evals.report.junit import case_failures
@@ -41,9 +42,13 @@ HEADLINE: list[tuple[str, list[str]]] = [
             "value.pairs.f1",
             "value.confidence_brier",
             "value.confidence_ece",
+            "value.deferred.types.f1",
+            "value.deferred.pairs.f1",
         ],
     ),
-    ("hold", ["hold.accuracy"]),
+    ("hold", ["hold.accuracy", "hold.miss_rate", "hold.false_hold_rate"]),
+    ("expansion", ["expansion.precision", "expansion.recall", "expansion.f1"]),
+    ("abstention", ["abstention.precision", "abstention.recall"]),
     (
         "safety",
         [
@@ -339,3 +344,25 @@ def print_comparison(cmp: Comparison, console: Console) -> None:
         ids = [c.case_id for c in cmp.cases if c.fate == fate]
         if ids:
             console.print(_line(f"{fate}: {', '.join(ids)}", "dim"))
+
+
+def print_collection(collection: CollectionResult, console: Console) -> None:
+    """Each suite's headline figures, one row a company, and their macro average."""
+    table = Table(title=f"{len(collection.runs)} suites · {collection.note}")
+    table.add_column("suite")
+    for _, title in COLUMNS:
+        table.add_column(title, justify="right")
+    rows = [*collection.per_suite.items(), ("macro average", collection.macro)]
+    for name, metrics in rows:
+        style = "bold" if name == "macro average" else ""
+        table.add_row(
+            _line(name, style),
+            *(
+                Text(
+                    fmt(metric, metrics.get(metric)),
+                    style="red" if _harmful(metric, metrics.get(metric)) else style,
+                )
+                for metric, _ in COLUMNS
+            ),
+        )
+    console.print(table)

@@ -294,7 +294,48 @@ def test_frustration_escalation_outage_and_data_loss_hold_value_suggestions(
 ) -> None:
     s = run(engine, account_id="acct-1001", **case)
     assert s.hold is not None and s.hold.reason
-    assert s.value_suggestions == []
+    # kept for once the resolution lands, never shown as ready to send
+    assert all(v.held for v in s.value_suggestions)
+
+
+def test_a_held_case_keeps_the_value_it_would_offer_once_resolved(engine: Engine) -> None:
+    text = "We keep ticking every bank transaction against invoices in a spreadsheet. "
+    calm = run(engine, account_id="acct-1001", subject="Reconciliation", description=text)
+    held = run(
+        engine,
+        account_id="acct-1001",
+        subject="Reconciliation",
+        description=text + "This is unacceptable, I want to speak to a manager.",
+    )
+
+    assert calm.hold is None and calm.value_suggestions
+    assert not any(v.held for v in calm.value_suggestions)
+    assert held.hold is not None
+    assert {v.type for v in held.value_suggestions} & {v.type for v in calm.value_suggestions}
+    assert held.value_suggestions and all(v.held for v in held.value_suggestions)
+
+
+def test_the_resolution_lists_other_articles_ranked_below_the_answer(engine: Engine) -> None:
+    s = run(
+        engine,
+        account_id="acct-1001",
+        subject="Bank feed stopped",
+        description="Our bank transactions stopped showing up in Ledgerly four days ago.",
+    )
+
+    alternatives = s.resolution.alternatives
+    cited = {c.article_id for c in s.resolution.citations}
+    assert s.resolution.grounded and 1 <= len(alternatives) <= 4
+    assert not cited & {a.article_id for a in alternatives}
+    assert [a.score for a in alternatives] == sorted((a.score for a in alternatives), reverse=True)
+    assert all(a.passage and a.title for a in alternatives)
+
+
+def test_no_grounded_answer_still_lists_what_was_closest(engine: Engine) -> None:
+    s = run(engine, account_id="acct-1001", subject="Zebra migration", description="Giraffes?")
+
+    assert not s.resolution.grounded and s.resolution.steps == []
+    assert len(s.resolution.alternatives) <= 4
 
 
 def test_a_calm_case_is_not_held(engine: Engine) -> None:

@@ -131,7 +131,8 @@ def test_a_run_scores_every_case_writes_every_report_and_is_listed(
     assert run.fingerprint.prompt_versions.get("suggest_extractive", "").startswith("v")
     assert run.fingerprint.engine["today"] == "2026-11-22"
     held = run.case("mini-2")
-    assert held is not None and held.hold is not None and held.values == []
+    assert held is not None and held.hold is not None and held.shown_values == []
+    assert all(v.held for v in held.values)
     assert set(run.baselines) >= {
         "resolution.bm25",
         "resolution.dense",
@@ -184,8 +185,14 @@ def test_a_promoted_baseline_gates_later_runs_relatively(env: Path, tmp_path: Pa
     # the gold now says mini-3's resolution is another article: recall falls beyond tolerance
     worse = [*CASES[:2], {**CASES[2], "expected": {"resolution_articles": ["kb-0030"]}}]
     write_suite(env, worse, thresholds={"resolution.recall@5": {"min": 0.0}})
-    second = invoke("run", str(env), "--out", str(tmp_path / "b"))
+    refused = invoke("run", str(env), "--out", str(tmp_path / "r"))
+    second = invoke("run", str(env), "--out", str(tmp_path / "b"), "--allow-changed-baseline")
 
+    # the suite changed since the baseline: comparing is refused unless asked for
+    assert refused.exit_code == 100, refused.output
+    gate = RunResult.model_validate_json((tmp_path / "r" / "run.json").read_text()).gate
+    assert gate is not None
+    assert [(c.metric, c.kind) for c in gate.checks if not c.passed] == [("baseline", "baseline")]
     assert second.exit_code == 100, second.output
     run = RunResult.model_validate_json((tmp_path / "b" / "run.json").read_text())
     assert run.gate is not None and run.gate.baseline == run_id

@@ -235,3 +235,36 @@ def test_check_plan_flags_entitlements_of_a_product_the_account_does_not_own() -
     assert problem.field == "entitlements" and "geofencing" in problem.message
     upgrade = SuccessPlan.model_validate(make_plan(entitlements=["invoicing", "sso"]))
     assert catalog.check_plan(upgrade, "p.yaml") == []  # a higher tier's add-on is fine
+
+
+def test_find_catalog_merges_the_catalogs_of_company_subfolders(tmp_path: Path) -> None:
+    for company, product in (("a", "alpha"), ("b", "beta")):
+        folder = tmp_path / company
+        folder.mkdir()
+        data = {
+            "company": company.upper(),
+            "products": {product: {"name": product, "plans": {"basic": [f"{product}_x"]}}},
+        }
+        (folder / "catalog.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+
+    merged = find_catalog([tmp_path])
+
+    assert merged is not None
+    assert sorted(merged.products) == ["alpha", "beta"]
+    assert merged.all_features() == {"alpha_x", "beta_x"}
+    assert merged.company == "A, B"
+    # a folder with its own catalog.yaml keeps it, whatever its subfolders hold
+    assert find_catalog([tmp_path / "a"]) is not None
+    assert sorted(find_catalog([tmp_path / "a"]).products) == ["alpha"]  # type: ignore[union-attr]
+
+
+def test_two_companies_may_not_define_the_same_product(tmp_path: Path) -> None:
+    from copilot.errors import ConfigError
+
+    for company in ("a", "b"):
+        (tmp_path / company).mkdir()
+        data = {"products": {"alpha": {"name": "Alpha", "plans": {"basic": ["x"]}}}}
+        (tmp_path / company / "catalog.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+
+    with pytest.raises(ConfigError, match="product 'alpha' is defined in both"):
+        find_catalog([tmp_path])

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+
 from copilot.domain import SuggestionType
 from evals import scoring
 from evals.compare import compare
@@ -53,7 +55,7 @@ def record(
         latency_ms={"total": 50.0},
     )
     pairs = [(t.value, a) for t, a in produced]
-    types, pair, per_type = scoring.value_counts(pairs, expected)
+    types, pair, per_type = scoring.value_counts(pairs, expected.value_now)
     ranks = scoring.ranking_scores(rec.resolution_ranking, expected.resolution_articles)
     rec.scores = CaseScores(
         **ranks,
@@ -187,3 +189,65 @@ def test_a_run_compared_with_itself_changes_nothing() -> None:
     result = compare(b, b, samples=200)
     assert result.fates() == {"unchanged": 20}
     assert all(not d.significant and d.better is None for d in result.metrics)
+
+
+def test_a_baseline_of_other_cases_or_knowledge_is_refused_unless_allowed() -> None:
+    from evals.gate import baseline_differences
+
+    base = run("b", GOOD)
+    changed = run("a", GOOD)
+    changed.fingerprint = changed.fingerprint.model_copy(
+        update={"suite_hash": "h2", "knowledge_hash": "k2"}
+    )
+    cfg = config(**{"value.types.f1": 0.5})
+
+    differences = baseline_differences(changed, base)
+    refused = evaluate(cfg, changed.metrics, base.metrics, "baseline.json", differences=differences)
+    allowed = evaluate(
+        cfg,
+        changed.metrics,
+        base.metrics,
+        "baseline.json",
+        differences=differences,
+        allow_differences=True,
+    )
+
+    assert len(differences) == 2 and "the suite changed" in differences[0]
+    assert not refused.passed
+    (check,) = [c for c in refused.checks if c.kind == "baseline"]
+    assert "promote a run" in check.message.lower() and "--allow-changed-baseline" in check.message
+    assert not any(c.kind == "relative" for c in refused.checks)
+    assert allowed.passed and any(c.kind == "relative" for c in allowed.checks)
+    assert baseline_differences(base, base) == []
+
+
+def test_floors_sit_at_the_edge_of_the_noise_band_and_harms_get_no_tolerance() -> None:
+    from evals.floors import propose, thresholds_yaml
+
+    mixed = GOOD[:12] + [
+        record(
+            f"m{i}", produced=[(T.achieve_goal, "kb-3")], gold_values=[(T.advise_new_use, "kb-9")]
+        )
+        for i in range(8)
+    ]
+    result = run("b", mixed)
+
+    bounds = {b.metric: b for b in propose(result, samples=300)}
+
+    f1 = bounds["value.types.f1"]
+    assert f1.low < f1.value < f1.high
+    assert f1.bound <= f1.low and f1.low - f1.bound < 0.01  # rounded down, just outside
+    assert f1.key == "min"
+    block = thresholds_yaml(list(bounds.values()))
+    assert "hold.miss_rate: {max_regression: 0}" in block
+    assert "safety.forbidden_citation_rate: {max: 0}" in block
+    assert f"value.types.f1: {{min: {f1.bound:g}}}" in block
+
+
+def test_the_macro_average_counts_each_suite_once() -> None:
+    from evals.collection import macro
+
+    averaged = macro([{"value.types.f1": 0.9, "expansion.recall": None}, {"value.types.f1": 0.5}])
+
+    assert averaged["value.types.f1"] == pytest.approx(0.7)
+    assert averaged["expansion.recall"] is None

@@ -93,11 +93,40 @@ def test_every_bad_line_is_reported_with_line_and_field_at_once(tmp_path: Path) 
     assert len(found) == 6
 
 
+def test_a_held_case_may_list_the_value_for_once_the_resolution_lands(tmp_path: Path) -> None:
+    folder = write_suite(
+        tmp_path / "s",
+        [line("c-1", hold=True, value=[{"type": "advise_new_use", "articles": ["kb-0055"]}])],
+    )
+
+    suite = load_suite(folder)
+
+    (held,) = suite.cases
+    assert held.expected.hold and [v.type.value for v in held.expected.value] == ["advise_new_use"]
+    assert held.expected.value_now == []
+
+
+def test_expansion_labels_must_be_catalog_features(tmp_path: Path) -> None:
+    folder = write_suite(
+        tmp_path / "s",
+        [
+            line("c-1", expansion=["approval_workflows"]),
+            line("c-2", expansion=["approval_workflow"]),
+            line("c-3", expansion=["sso", "sso"]),
+        ],
+    )
+
+    found = " | ".join(problems(folder))
+
+    assert "unknown feature 'approval_workflow'" in found and "[expected.expansion[0]]" in found
+    assert "list each expansion feature once" in found
+    assert "approval_workflows'" not in found
+
+
 def test_contradictory_gold_is_refused(tmp_path: Path) -> None:
     folder = write_suite(
         tmp_path / "s",
         [
-            line("c-1", hold=True, value=[{"type": "advise_new_use", "articles": ["kb-0055"]}]),
             line("c-2", forbidden_articles=["kb-0001"]),
             line(
                 "c-3",
@@ -111,7 +140,6 @@ def test_contradictory_gold_is_refused(tmp_path: Path) -> None:
 
     found = " | ".join(problems(folder))
 
-    assert "a held case has no value suggestions" in found
     assert "both expected and forbidden" in found
     assert "each value type may appear once" in found
 
@@ -129,7 +157,8 @@ def test_labels_that_do_not_fit_their_type_are_warnings(tmp_path: Path) -> None:
 
     warnings = [str(w) for w in suite.warnings]
     assert any(
-        "kb-0040 is a best_practice; advise_new_use evidence is release_note" in w for w in warnings
+        "kb-0040 is a best_practice; advise_new_use evidence is how_to, release_note" in w
+        for w in warnings
     )
     assert any("acct-7777" in w and "unknown_account" in w for w in warnings)
 
@@ -160,3 +189,14 @@ def test_a_plain_number_bound_is_a_minimum_for_quality_and_a_maximum_for_harm() 
     assert config.thresholds["hold.accuracy"].max_regression == 0.01
     assert metric_direction("safety.forbidden_citation_rate") is Direction.minimize
     assert metric_direction("resolution.mrr@10") is Direction.maximize
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["value.confidence_ece", "resolution.confidence_brier", "hold.miss_rate", "errors"],
+)
+def test_calibration_errors_and_miss_rates_are_better_lower(name: str) -> None:
+    config = SuiteConfig.model_validate({"name": "s", "knowledge": "k", "thresholds": {name: 0.1}})
+
+    assert metric_direction(name) is Direction.minimize
+    assert config.thresholds[name].max == 0.1 and config.thresholds[name].min is None

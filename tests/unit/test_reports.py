@@ -96,7 +96,7 @@ def record(
         return rec
     ranking = ranking or []
     produced = [(t.value, c.article_id) for t, c in values]
-    types, pairs, per_type = scoring.value_counts(produced, expected)
+    types, pairs, per_type = scoring.value_counts(produced, expected.value_now)
     rec.resolution_ranking = ranking
     rec.values = [ProducedValue(type=t, article_id=c.article_id, headline=f"Headline {t.value}")
                   for t, c in values]

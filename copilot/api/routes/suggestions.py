@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, model_validator
 
 from copilot.api.deps import HandoffNotifierDep, RuntimeDep
-from copilot.domain import Case, Resolution, Suggestion, ValueSuggestion
+from copilot.domain import Case, Hold, Resolution, Suggestion, ValueSuggestion
 from copilot.errors import NotFound, Problem, UpstreamUnavailable, ValidationError
 from copilot.handoff import Handoff
 
@@ -137,8 +137,9 @@ def suggest(case: Case, runtime: RuntimeDep) -> Suggestion:
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 def suggest_stream(case: Case, runtime: RuntimeDep) -> StreamingResponse:
-    """Server-sent events: `resolution` as soon as it is drafted, then one `value` per
-    suggestion, then `done` (hold, expansion signals, meta); the suggestion is then stored."""
+    """Server-sent events: `resolution` as soon as it is drafted, `hold` when value talk must
+    wait, then one `value` per suggestion (`held: true` on a held case), then `done` (hold,
+    expansion signals, meta); the suggestion is then stored."""
 
     def event(name: str, data: object) -> str:
         return f"event: {name}\ndata: {json.dumps(data)}\n\n"
@@ -147,6 +148,8 @@ def suggest_stream(case: Case, runtime: RuntimeDep) -> StreamingResponse:
         for item in runtime.engine.stream(case):
             if isinstance(item, Resolution):
                 yield event("resolution", item.model_dump(mode="json"))
+            elif isinstance(item, Hold):
+                yield event("hold", item.model_dump(mode="json"))
             elif isinstance(item, ValueSuggestion):
                 yield event("value", item.model_dump(mode="json"))
             else:

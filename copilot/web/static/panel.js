@@ -184,6 +184,7 @@ async function loadCase(caseData) {
         const event = parseEvent(block);
         if (!event) continue;
         if (event.name === "resolution") renderResolution(event.data);
+        else if (event.name === "hold") renderHold(event.data, 0, false);
         else if (event.name === "value") {
           renderValue(event.data, counts);
         } else if (event.name === "done") {
