@@ -13,6 +13,7 @@ COPY evals ./evals
 RUN pip install .
 COPY knowledge ./knowledge
 COPY prompts ./prompts
+COPY examples ./examples
 VOLUME ["/data"]
 EXPOSE 8000
 # Binding 0.0.0.0 in production requires COPILOT_API_KEYS (the settings refuse otherwise).

@@ -248,7 +248,11 @@ def serve(
     runtime.warm_up()  # load the models before the first request
     url = f"http://{settings.host}:{settings.port}"
     console.print(
-        f"[bold green]Value Copilot is serving at {url}[/bold green] (docs: {url}/docs)",
+        f"[bold green]Value Copilot is serving at {url}[/bold green] (docs: {url}/docs)\n"
+        f"  demo helpdesk      {url}/\n"
+        f"  side panel         {url}/panel\n"
+        f"  knowledge console  {url}/console/knowledge\n"
+        f"  QA console         {url}/console/evals",
         soft_wrap=True,
     )
     uvicorn.run(create_app(runtime), host=settings.host, port=settings.port, log_level="info")

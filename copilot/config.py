@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import re
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -22,6 +23,9 @@ class LLMMode(StrEnum):
     extractive = "extractive"
     openai = "openai"
     local = "local"
+
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 def _split_csv(value: object) -> object:
@@ -74,6 +78,19 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[SecretStr], NoDecode] = []
     max_body_bytes: int = Field(20 * 1024 * 1024, ge=1024)
 
+    # side panel and its hosts
+    panel_allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="origins (scheme://host[:port]) that may embed /panel and talk to it; "
+        "the app's own origin always may",
+    )
+    handoff_webhook_url: str | None = None  # expansion hand-offs are POSTed here when set
+    handoff_webhook_timeout_s: float = Field(5.0, gt=0, le=60)
+    demo_cases: Path = Path("examples/demo/cases.json")  # the demo helpdesk's cases
+    gap_confidence: float = Field(
+        0.5, ge=0.0, le=1.0, description="resolutions below this confidence are knowledge gaps"
+    )
+
     # generation (used by the engine)
     llm_mode: LLMMode = LLMMode.extractive
     llm_base_url: str | None = None
@@ -92,10 +109,28 @@ class Settings(BaseSettings):
     @classmethod
     def _lists_from_csv(cls, data: object) -> object:
         if isinstance(data, dict):
-            for key in ("knowledge_paths", "api_keys"):
+            for key in ("knowledge_paths", "api_keys", "panel_allowed_origins"):
                 if key in data:
                     data[key] = _split_csv(data[key])
         return data
+
+    @field_validator("panel_allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        bad = [o for o in value if not _ORIGIN.fullmatch(o)]
+        if bad:
+            raise ValueError(
+                f"panel_allowed_origins {bad} are not origins: write each as scheme://host[:port] "
+                "with no path, no trailing slash and no wildcard, e.g. https://acme.zendesk.com"
+            )
+        return [o.lower() for o in value]
+
+    @field_validator("handoff_webhook_url")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://\S+", value):
+            raise ValueError("handoff_webhook_url must be an http(s) URL")
+        return value or None
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Self:

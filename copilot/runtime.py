@@ -11,6 +11,7 @@ from copilot.config import ChromaMode, Settings
 from copilot.embeddings import SentenceTransformerEmbedder, bundled_model_path
 from copilot.engine.engine import Engine
 from copilot.engine.fit import engine_config
+from copilot.handoff import HandoffNotifier, WebhookNotifier
 from copilot.llm.base import Generator
 from copilot.llm.factory import build_generator
 from copilot.retrieval.lexical import BM25Index
@@ -99,6 +100,12 @@ class Runtime:
         """Load the embedder and the generator's model now, not in the first request."""
         self.embedder.embed(["warm up"])
         self.generator.warm_up()
+
+    @cached_property
+    def handoff_notifier(self) -> HandoffNotifier | None:
+        """Where expansion hand-offs are sent, if COPILOT_HANDOFF_WEBHOOK_URL is set."""
+        url = self.settings.handoff_webhook_url
+        return WebhookNotifier(url, self.settings.handoff_webhook_timeout_s) if url else None
 
     @cached_property
     def engine(self) -> Engine:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up, ingest knowledge/ (only what changed), and serve the API on 127.0.0.1.
+# Set up, ingest knowledge/ (only what changed), and serve the API, the demo helpdesk (/), the
+# side panel and the consoles on 127.0.0.1 (the URLs are printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

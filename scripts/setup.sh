@@ -18,3 +18,14 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+# Front-end packages the app serves from its own files (copilot/web/node_modules), pinned by
+# copilot/web/package-lock.json; reinstalled only when the lock file changes.
+web_stamp=copilot/web/node_modules/.installed-$(sha256sum copilot/web/package-lock.json | cut -c1-16)
+if [ ! -f "$web_stamp" ]; then
+  if command -v npm >/dev/null; then
+    (cd copilot/web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    touch "$web_stamp"
+  else
+    echo "npm is missing: the accessibility tests need axe-core (apt-get install npm)" >&2
+  fi
+fi

@@ -110,3 +110,52 @@ def make_case(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def make_citation(article_id: str = "kb-0001", **overrides: Any) -> dict[str, Any]:
+    """A citation of one chunk of an article."""
+    data: dict[str, Any] = {
+        "article_id": article_id,
+        "chunk_id": f"{article_id}#0",
+        "title": "Bank feed stopped importing",
+        "url": f"https://help.example.com/{article_id}",
+        "quote": "Select Reconnect and sign in to your bank again.",
+    }
+    data.update(overrides)
+    return data
+
+
+def make_value(**overrides: Any) -> dict[str, Any]:
+    """A value suggestion of the achieve_goal type."""
+    data: dict[str, Any] = {
+        "id": "v-1",
+        "type": "achieve_goal",
+        "headline": "Close the books faster with auto-reconcile",
+        "message": "You can let Ledgerly match bank lines to invoices for you.",
+        "rationale": "Open objective: close the books in 3 days.",
+        "citations": [make_citation("kb-0024", title="Set up auto-reconciliation")],
+        "confidence": 0.8,
+        "objective_id": "obj-1",
+    }
+    data.update(overrides)
+    return data
+
+
+def make_suggestion(**overrides: Any) -> dict[str, Any]:
+    """A suggestion as the engine returns it: a grounded resolution and one value suggestion."""
+    data: dict[str, Any] = {
+        "suggestion_id": "sg-9001",
+        "case_id": "c-9001",
+        "resolution": {
+            "summary": "Reconnect the bank feed.",
+            "steps": [{"text": "Select Reconnect.", "citations": [make_citation()]}],
+            "citations": [make_citation()],
+            "confidence": 0.82,
+        },
+        "value_suggestions": [make_value()],
+        "expansion_signals": [],
+        "hold": None,
+        "meta": {"mode": "extractive"},
+    }
+    data.update(overrides)
+    return data

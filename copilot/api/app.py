@@ -7,11 +7,13 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from copilot import __version__
 from copilot.api.deps import require_api_key
-from copilot.api.routes import health, knowledge, plans, suggestions
+from copilot.api.routes import cases, evals, health, knowledge, pages, plans, suggestions
+from copilot.api.web import STATIC_DIR, SecurityHeaders
 from copilot.errors import ConfigError, NotEntitled, NotFound, UpstreamUnavailable, ValidationError
 from copilot.runtime import Runtime
 
@@ -93,6 +95,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(knowledge.router, dependencies=secured)
     app.include_router(plans.router, dependencies=secured)
     app.include_router(suggestions.router, dependencies=secured)
+    app.include_router(cases.router, dependencies=secured)
+    app.include_router(evals.router, dependencies=secured)
+    app.include_router(evals.report_router, dependencies=secured)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
@@ -127,4 +134,5 @@ def create_app(runtime: Runtime) -> FastAPI:
         return _error(422, problems)
 
     app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app

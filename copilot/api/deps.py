@@ -7,7 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
 
+from copilot.handoff import HandoffNotifier
 from copilot.runtime import Runtime
+from evals.store import RunStore
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -17,6 +19,26 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_handoff_notifier(runtime: RuntimeDep) -> HandoffNotifier | None:
+    """The hand-off webhook, or None when none is configured."""
+    return runtime.handoff_notifier
+
+
+HandoffNotifierDep = Annotated[HandoffNotifier | None, Depends(get_handoff_notifier)]
+
+
+def get_run_store(request: Request, runtime: RuntimeDep) -> RunStore:
+    """The evaluation run store on the configured database, opened once per app."""
+    store: RunStore | None = getattr(request.app.state, "run_store", None)
+    if store is None:
+        store = RunStore(runtime.store.engine)
+        request.app.state.run_store = store
+    return store
+
+
+RunStoreDep = Annotated[RunStore, Depends(get_run_store)]
 
 
 def require_api_key(runtime: RuntimeDep, x_api_key: Annotated[str | None, Header()] = None) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    inspect,
     select,
     text,
 )
@@ -112,6 +113,7 @@ class FeedbackRow(Base):
     event: Mapped[str] = mapped_column(String(16))
     final_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    url: Mapped[str | None] = mapped_column(Text, nullable=True)  # the citation clicked
     agent_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     product: Mapped[str | None] = mapped_column(String(64), nullable=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
@@ -135,6 +137,21 @@ class FeedbackEvent:
     reason: str | None
     agent_id: str | None
     at: dt.datetime
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredSuggestion:
+    """A suggestion as it was returned, with the case it answered and when."""
+
+    suggestion: Suggestion
+    case: Case | None
+    created_at: dt.datetime
+
+
+# Columns added after the first release: (table, column, SQL type). create_all() makes missing
+# tables only, so an older database gets these added in place.
+_ADDED_COLUMNS = (("suggestion_feedback", "url", "TEXT"),)
 
 
 @dataclass(frozen=True)
@@ -143,6 +160,12 @@ class StoredChunk:
 
     chunk: Chunk
     article: Article
+
+
+def _event_of(row: FeedbackRow) -> FeedbackEvent:
+    return FeedbackEvent(item_id=row.item_id, item_type=row.item_type, event=row.event,
+                         final_text=row.final_text, reason=row.reason, agent_id=row.agent_id,
+                         at=row.at, url=row.url)
 
 
 def make_engine(url: str) -> Engine:
@@ -185,8 +208,14 @@ class SqlStore:
         return store
 
     def create_schema(self) -> None:
-        """Create missing tables (idempotent)."""
+        """Create missing tables and columns (idempotent)."""
         Base.metadata.create_all(self.engine)
+        inspector = inspect(self.engine)
+        for table, column, sql_type in _ADDED_COLUMNS:
+            present = {c["name"] for c in inspector.get_columns(table)}
+            if column not in present:
+                with self.engine.begin() as conn:
+                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -371,13 +400,73 @@ class SqlStore:
                 return None
             return Suggestion.model_validate(row.data), row.product, row.agent_id
 
+    def get_stored(self, suggestion_id: str) -> StoredSuggestion | None:
+        """A stored suggestion with its case, or None."""
+        with self.session() as s:
+            row = s.get(SuggestionRow, suggestion_id)
+            if row is None:
+                return None
+            case_row = s.get(SuggestionCaseRow, suggestion_id)
+            return StoredSuggestion(
+                Suggestion.model_validate(row.data),
+                Case.model_validate(case_row.data) if case_row else None,
+                row.created_at,
+            )
+
+    def latest_for_case(self, case_id: str) -> StoredSuggestion | None:
+        """The newest suggestion returned for a case, with the case as it was sent."""
+        with self.session() as s:
+            row = s.scalars(
+                select(SuggestionRow)
+                .where(SuggestionRow.case_id == case_id)
+                .order_by(SuggestionRow.created_at.desc())
+                .limit(1)
+            ).first()
+            if row is None:
+                return None
+            case_row = s.get(SuggestionCaseRow, row.suggestion_id)
+            return StoredSuggestion(
+                Suggestion.model_validate(row.data),
+                Case.model_validate(case_row.data) if case_row else None,
+                row.created_at,
+            )
+
+    def recent_suggestions(self, limit: int = 500,
+                           since: dt.datetime | None = None) -> list[StoredSuggestion]:
+        """The newest suggestions first, each with its case."""
+        query = select(SuggestionRow, SuggestionCaseRow.data).outerjoin(
+            SuggestionCaseRow, SuggestionCaseRow.suggestion_id == SuggestionRow.suggestion_id
+        ).order_by(SuggestionRow.created_at.desc()).limit(limit)
+        if since is not None:
+            query = query.where(SuggestionRow.created_at >= since)
+        with self.session() as s:
+            return [
+                StoredSuggestion(
+                    Suggestion.model_validate(row.data),
+                    Case.model_validate(case) if case else None,
+                    row.created_at,
+                )
+                for row, case in s.execute(query).all()
+            ]
+
+    def feedback_for(self, suggestion_id: str) -> list[FeedbackEvent]:
+        """Every feedback event on one suggestion, oldest first."""
+        query = (
+            select(FeedbackRow)
+            .where(FeedbackRow.suggestion_id == suggestion_id)
+            .order_by(FeedbackRow.at, FeedbackRow.id)
+        )
+        with self.session() as s:
+            return [_event_of(row) for row in s.scalars(query).all()]
+
     def add_feedback(self, suggestion_id: str, item_id: str, item_type: str, event: str, *,
                      final_text: str | None, reason: str | None, agent_id: str | None,
-                     product: str | None, at: dt.datetime | None = None) -> int:
+                     product: str | None, at: dt.datetime | None = None,
+                     url: str | None = None) -> int:
         """Record one feedback event; returns its id."""
         with self.session() as s:
             row = FeedbackRow(suggestion_id=suggestion_id, item_id=item_id, item_type=item_type,
-                              event=event, final_text=final_text, reason=reason,
+                              event=event, final_text=final_text, reason=reason, url=url,
                               agent_id=agent_id, product=product, at=at or _now())
             s.add(row)
             s.flush()
@@ -406,10 +495,7 @@ class SqlStore:
                         Case.model_validate(case_row.data) if case_row else None,
                         [],
                     )
-                out[row.suggestion_id][2].append(FeedbackEvent(
-                    item_id=row.item_id, item_type=row.item_type, event=row.event,
-                    final_text=row.final_text, reason=row.reason, agent_id=row.agent_id,
-                    at=row.at))
+                out[row.suggestion_id][2].append(_event_of(row))
         return list(out.values())
 
     def feedback_counts(self, group_by: str, since: dt.datetime | None,

@@ -3,37 +3,21 @@ offline, holds a drill-down for every case, failing cases first, and opens one o
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from evals.report.html import render_html
 from tests.unit.test_reports import make_run
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture
-def page():  # type: ignore[no-untyped-def]
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is not installed: apt-get install chromium (.ci/run does)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        context = browser.new_context(offline=True)  # a standalone report needs nothing else
-        yield context.new_page()
-        browser.close()
+def page(browser):  # type: ignore[no-untyped-def]
+    context = browser.new_context(offline=True)  # a standalone report needs nothing else
+    yield context.new_page()
+    context.close()
 
 
 def test_the_report_opens_offline_and_drills_down_into_every_case(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tempfile
 from pathlib import Path
@@ -9,12 +10,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from copilot.api.deps import RuntimeDep
 from copilot.api.schemas import IngestRequest, SearchHitOut, SearchOut
-from copilot.domain import Article, ArticleKind, Audience
+from copilot.domain import Article, ArticleKind, ArticleStatus, Audience
 from copilot.errors import NotFound
+from copilot.knowledge_health import GapTopic, ProductCoverage, coverage, knowledge_gaps
 from copilot.retrieval.filters import SearchFilters
 from ingest.pipeline import IngestReport
 
@@ -22,9 +25,10 @@ router = APIRouter(prefix="/v1/knowledge", tags=["knowledge"])
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def _report_response(report: IngestReport) -> JSONResponse:
-    # Good items are ingested either way; 422 tells the caller some input needs fixing.
-    code = status.HTTP_200_OK if report.ok else status.HTTP_422_UNPROCESSABLE_CONTENT
+def _report_response(report: IngestReport, partial: bool = False) -> JSONResponse:
+    # Good items are ingested either way; 422 tells the caller some input needs fixing, unless
+    # it asked for the report as the answer (partial=true: `ok` in the report tells).
+    code = status.HTTP_200_OK if report.ok or partial else status.HTTP_422_UNPROCESSABLE_CONTENT
     return JSONResponse(report.as_dict(), status_code=code)
 
 
@@ -53,7 +57,14 @@ def _report_response(report: IngestReport) -> JSONResponse:
         }
     },
 )
-async def ingest(request: Request, runtime: RuntimeDep) -> JSONResponse:
+async def ingest(
+    request: Request,
+    runtime: RuntimeDep,
+    partial: Annotated[
+        bool,
+        Query(description="answer 200 with the report even when some items failed"),
+    ] = False,
+) -> JSONResponse:
     """Multipart `files` (any supported format) or a JSON IngestRequest; returns the report."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
@@ -69,7 +80,7 @@ async def ingest(request: Request, runtime: RuntimeDep) -> JSONResponse:
                 target.write_bytes(await upload.read())
                 names[str(target)] = f"upload:{upload.filename}"
             report = runtime.ingestor().ingest_paths([Path(tmp)], source_names=names)
-        return _report_response(report)
+        return _report_response(report, partial)
     if content_type.startswith("application/json"):
         try:
             body = IngestRequest.model_validate_json(await request.body())
@@ -78,7 +89,7 @@ async def ingest(request: Request, runtime: RuntimeDep) -> JSONResponse:
         if not body.articles and not body.success_plans:
             raise HTTPException(422, "send at least one item in `articles` or `success_plans`")
         return _report_response(
-            runtime.ingestor().ingest_records(body.articles, body.success_plans)
+            runtime.ingestor().ingest_records(body.articles, body.success_plans), partial
         )
     raise HTTPException(
         status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -108,6 +119,71 @@ def search(
         index_version=result.index_version,
         took_ms=round(result.timings_ms.get("total", 0.0), 2),
         hits=[SearchHitOut.of(h) for h in result.hits],
+    )
+
+
+class ArticleSummary(BaseModel):
+    id: str
+    title: str
+    kind: ArticleKind
+    status: ArticleStatus
+    audience: Audience
+    products: list[str]
+    plans: list[str] | None
+    features: list[str]
+    updated: dt.date | None
+    url: str | None
+    source: str | None
+
+
+@router.get("/articles", response_model=list[ArticleSummary])
+def list_articles(
+    runtime: RuntimeDep,
+    status: ArticleStatus | None = None,
+    kind: ArticleKind | None = None,
+    product: str | None = None,
+) -> list[ArticleSummary]:
+    """Every stored article (any status), filtered by status, kind and product."""
+    articles = runtime.store.list_articles(status=status.value if status else None)
+    return [
+        ArticleSummary(
+            id=a.id,
+            title=a.title,
+            kind=a.kind,
+            status=a.status,
+            audience=a.audience,
+            products=list(a.products),
+            plans=list(a.plans) if a.plans else None,
+            features=list(a.features),
+            updated=a.updated,
+            url=a.url,
+            source=a.source,
+        )
+        for a in articles
+        if (kind is None or a.kind is kind) and (product is None or product in a.products)
+    ]
+
+
+@router.get("/coverage", response_model=list[ProductCoverage])
+def get_coverage(runtime: RuntimeDep) -> list[ProductCoverage]:
+    """Per product: articles that can support each value move, and which catalog features
+    have no how-to, no best practice or no value proof."""
+    return coverage(runtime.catalog, runtime.store.list_articles(status="published"))
+
+
+@router.get("/gaps", response_model=list[GapTopic])
+def get_gaps(
+    runtime: RuntimeDep,
+    days: Annotated[int, Query(ge=1, le=365, description="how far back to look")] = 30,
+    limit: Annotated[int, Query(ge=1, le=5000, description="newest suggestions read")] = 500,
+) -> list[GapTopic]:
+    """Recent cases with no grounded answer or low confidence (under COPILOT_GAP_CONFIDENCE),
+    grouped by topic, each group with a draft article to start from."""
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    return knowledge_gaps(
+        runtime.store.recent_suggestions(limit, since),
+        runtime.embedder,
+        threshold=runtime.settings.gap_confidence,
     )
 
 
