@@ -18,9 +18,7 @@ from typing import Literal
 from evals.records import CaseRecord, GateCheck, GateResult, ProducedValue, RunResult
 from evals.suite import ValueGold
 
-FailureKind = Literal[
-    "error", "safety", "hold", "value", "deferred value", "expansion", "resolution"
-]
+FailureKind = Literal["error", "safety", "hold", "value", "deferred", "expansion", "resolution"]
 RESOLUTION_DEPTH = 5  # a resolution missing from the top five is one the agent never sees
 
 # Characters XML 1.0 cannot hold at all, not even escaped. Customer text and exception
@@ -62,7 +60,7 @@ def case_failures(record: CaseRecord) -> list[CaseFailure]:
     exp = record.expected
     out += _value_failures("value", exp.value_now, record.shown_values)
     if exp.hold:
-        out += _value_failures("deferred value", exp.value, record.values)
+        out += _value_failures("deferred", exp.value, record.values)
     if s.expansion is not None and (s.expansion.fp or s.expansion.fn):
         gold, made = set(exp.expansion or []), set(record.expansion_signals)
         missed, invented = sorted(gold - made), sorted(made - gold)

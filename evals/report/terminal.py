@@ -237,15 +237,21 @@ def _print_failing(run: RunResult, console: Console) -> None:
         return
     console.print(Text(f"{len(failing)} of {len(run.cases)} cases failing", style="bold red"))
     shown = failing[:MAX_FAILING]
-    table = Table.grid(padding=(0, 2))
-    # the id and the kind must stay whole on a narrow terminal; the message gives way
-    table.add_column(no_wrap=True, min_width=max(len(case_id) for case_id, _ in shown))
-    table.add_column(style="dim", no_wrap=True, min_width=len("resolution"))
-    table.add_column(overflow="ellipsis", no_wrap=True)
-    for case_id, failures in shown:
-        kinds = ",".join(dict.fromkeys(f.kind for f in failures))
-        table.add_row(_line(case_id, "red"), kinds, _line("; ".join(f.message for f in failures)))
-    console.print(table)
+    # one line a case, laid out by hand: the id and the kind stay whole on a narrow terminal
+    # and the message gives way
+    id_width = max(len(case_id) for case_id, _ in shown)
+    kinds = {case_id: ",".join(dict.fromkeys(f.kind for f in found)) for case_id, found in shown}
+    kind_width = min(max(len(k) for k in kinds.values()), 20)
+    for case_id, found in shown:
+        kind = kinds[case_id]
+        if len(kind) > kind_width:
+            kind = kind[: kind_width - 1] + "…"
+        line = _line(case_id, "red")
+        line.pad_right(id_width - len(line))
+        line.append("  " + kind.ljust(kind_width) + "  ", style="dim")
+        line.append_text(_line("; ".join(f.message for f in found)))
+        line.truncate(console.width, overflow="ellipsis")
+        console.print(line, no_wrap=True, soft_wrap=False)
     if len(failing) > MAX_FAILING:
         console.print(Text(f"… and {len(failing) - MAX_FAILING} more failing cases"))
 

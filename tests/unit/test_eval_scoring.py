@@ -184,8 +184,8 @@ def test_reports_name_deferred_value_expansion_and_answers_to_unanswerable_cases
 
     failures = {(f.kind, f.message) for f in case_failures(record)}
 
-    assert ("deferred value", "missed anticipate_needs") in failures
-    assert ("deferred value", "invented advise_new_use") in failures
+    assert ("deferred", "missed anticipate_needs") in failures
+    assert ("deferred", "invented advise_new_use") in failures
     assert ("expansion", "missed sso") in failures
     assert ("resolution", "answered, but the knowledge base does not answer the case") in failures
     assert not any(kind == "value" for kind, _ in failures)  # nothing was shown while held
