@@ -45,6 +45,7 @@ from copilot.llm.base import (
     Generator,
     Opportunity,
 )
+from copilot.llm.extractive import plain
 from copilot.llm.redact import redact
 from copilot.retrieval.filters import SearchFilters
 from copilot.retrieval.search import ArticleHit, Retriever
@@ -933,7 +934,7 @@ def _alternatives(hits: list[ArticleHit], grounded: bool) -> list[Alternative]:
             article_id=h.article.id,
             title=h.article.title,
             url=h.article.url,
-            passage=_quote(h.best_chunk.text),
+            passage=_quote(plain(h.best_chunk.text)),
             score=round(h.score, 4),
         )
         for h in rest[:4]

@@ -329,6 +329,7 @@ def test_the_resolution_lists_other_articles_ranked_below_the_answer(engine: Eng
     assert not cited & {a.article_id for a in alternatives}
     assert [a.score for a in alternatives] == sorted((a.score for a in alternatives), reverse=True)
     assert all(a.passage and a.title for a in alternatives)
+    assert not any("**" in a.passage or a.passage.startswith("- ") for a in alternatives)
 
 
 def test_no_grounded_answer_still_lists_what_was_closest(engine: Engine) -> None:
