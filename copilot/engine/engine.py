@@ -223,7 +223,7 @@ class Engine:
         lap("analyse")
 
         evidence = Evidence(trace.evidence)
-        hits, grounded = self._resolve(analysis, query_vec)
+        hits, grounded = self._resolve(analysis, query_vec, plan)
         trace.analysis, trace.resolution_hits, trace.grounded = analysis, hits, grounded
         resolution_evidence = evidence.add(self._hit_evidence(hits[:1])) if grounded else []
         lap("resolve")
@@ -352,13 +352,21 @@ class Engine:
             audience=Audience.customer,
         )
 
-    def _resolve(self, analysis: Analysis, query_vec: Vectors) -> tuple[list[ArticleHit], bool]:
-        hits = self.retriever.search(
-            analysis.query,
-            self._filters(analysis, *self.config.resolution_kinds),
-            k=self.config.resolution_candidates,
-            vector=query_vec,
-        ).hits
+    def _resolve(
+        self, analysis: Analysis, query_vec: Vectors, plan: SuccessPlan | None
+    ) -> tuple[list[ArticleHit], bool]:
+        # An article on a feature the account may not use never answers its case, whatever the
+        # tier says (and without a plan, only articles for every tier may).
+        hits = [
+            h
+            for h in self.retriever.search(
+                analysis.query,
+                self._filters(analysis, *self.config.resolution_kinds),
+                k=self.config.resolution_candidates * 3,
+                vector=query_vec,
+            ).hits
+            if not self._not_entitled(h.article, plan, analysis.plan_tier)
+        ][: self.config.resolution_candidates]
         plans = self._capability_answer(analysis, query_vec, hits)
         if plans is not None:
             hits = [plans, *(h for h in hits if h.article.id != plans.article.id)]

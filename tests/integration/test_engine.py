@@ -549,3 +549,19 @@ def test_stream_yields_the_resolution_before_value_suggestions_are_drafted(
     assert log[:2] == ["draft resolution=True values=0", "Resolution"]
     assert log[2].startswith("draft resolution=False values=")
     assert log[3:-1] == ["ValueSuggestion"] * (len(log) - 4) and log[-1] == "Suggestion"
+
+
+def test_the_resolution_never_cites_an_article_the_plan_does_not_include(engine: Engine) -> None:
+    # geofencing is a Pro feature: an account without a plan may not be sent its articles
+    s = run(
+        engine,
+        account_id=None,
+        subject="Geofencing",
+        description="How do I set up a geofence so staff can only clock in at the cafe?",
+    )
+
+    cited = {c.article_id for c in s.resolution.citations} | {
+        a.article_id for a in s.resolution.alternatives
+    }
+    articles = {a.id: a for a in engine.store.list_articles()}
+    assert all(articles[a].plans is None for a in cited)
