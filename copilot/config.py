@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     # the date it takes as today (pinned for demos and for scoring a suite through the API)
     engine_fit: Path | None = None
     today: dt.date | None = None
+    # a company's own phrases (the shape of copilot/engine/phrases.yaml), extending the shipped ones
+    engine_phrases: Path | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -143,6 +145,8 @@ class Settings(BaseSettings):
             )
         if self.engine_fit is not None and not self.engine_fit.is_file():
             raise ValueError(f"COPILOT_ENGINE_FIT: no file {self.engine_fit}")
+        if self.engine_phrases is not None and not self.engine_phrases.is_file():
+            raise ValueError(f"COPILOT_ENGINE_PHRASES: no file {self.engine_phrases}")
         if self.llm_mode is LLMMode.openai and self.llm_api_key is None and not self.llm_base_url:
             raise ValueError("llm_mode=openai needs COPILOT_LLM_API_KEY or COPILOT_LLM_BASE_URL")
         return self

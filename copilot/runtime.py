@@ -9,6 +9,7 @@ from pathlib import Path
 from copilot.catalog import Catalog, find_catalog
 from copilot.config import ChromaMode, Settings
 from copilot.embeddings import SentenceTransformerEmbedder, bundled_model_path
+from copilot.engine.analysis import Phrases
 from copilot.engine.engine import Engine
 from copilot.engine.fit import engine_config
 from copilot.handoff import HandoffNotifier, WebhookNotifier
@@ -112,7 +113,13 @@ class Runtime:
         """The suggestion engine (one per process)."""
         config = engine_config(self.settings.today, self.settings.engine_fit)
         return Engine(
-            self.retriever, self.store, self.embedder, self.generator, self.catalog, config
+            self.retriever,
+            self.store,
+            self.embedder,
+            self.generator,
+            self.catalog,
+            config,
+            Phrases.load(self.settings.engine_phrases),
         )
 
     @cached_property

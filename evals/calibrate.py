@@ -149,3 +149,83 @@ def report_values(weights: ValueWeights, data: Sequence[ValueSample]) -> dict[st
 
     probabilities = [value_confidence(SuggestionType(s.type), s.score, weights) for s in data]
     return figures(probabilities, [s.correct for s in data])
+
+
+# ------------------------------------------------------------------------------------ holds
+# Whether value talk must wait is a logistic of the case's hold features
+# (copilot.engine.analysis.HOLD_FEATURES; EngineConfig.hold_weights). A case is held when a
+# reviewer labelled it held.
+
+
+@dataclass(frozen=True)
+class HoldSample:
+    """One scored case: its hold features and whether the gold holds it."""
+
+    features: tuple[float, ...]
+    held: bool
+
+
+def hold_samples(records: Sequence[CaseRecord]) -> list[HoldSample]:
+    """The hold samples of scored cases that recorded their hold features."""
+    from copilot.engine.analysis import HOLD_FEATURES
+
+    return [
+        HoldSample(tuple(r.hold_features), r.expected.hold)
+        for r in records
+        if not r.error and len(r.hold_features) == len(HOLD_FEATURES)
+    ]
+
+
+# A missed hold (value talk to an upset customer) costs twice a needless one; the weights are
+# kept at zero or above, since every feature can only make a customer more upset, never less:
+# a small suite cannot then teach that exclamation marks calm people down.
+HOLD_MISS_COST = 2.0
+HOLD_C = 10.0  # inverse L2 strength, chosen leaving each company's dev split out in turn
+
+
+def fit_hold(data: Sequence[HoldSample]) -> tuple[float, ...]:
+    """Weights (bias, one per feature, each >= 0) of a logistic regression for
+    P(held | features), a missed hold weighted HOLD_MISS_COST times a needless one."""
+    from scipy.optimize import minimize
+
+    held = sum(s.held for s in data)
+    if len(data) < 20 or held < 5 or held == len(data):
+        raise ConfigError(
+            f"fitting the hold model needs at least 20 cases with 5 or more held and some calm "
+            f"(got {len(data)}, {held} held)"
+        )
+    x = np.array([s.features for s in data], dtype=float)
+    y = np.array([s.held for s in data], dtype=float)
+    weight = np.where(y > 0, HOLD_MISS_COST, 1.0)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        p = 1.0 / (1.0 + np.exp(-(w[0] + x @ w[1:])))
+        eps = 1e-12
+        ll = -np.sum(weight * (y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps)))
+        residual = weight * (p - y)
+        grad = np.concatenate([[residual.sum()], x.T @ residual + w[1:] / HOLD_C])
+        return float(ll + 0.5 / HOLD_C * np.sum(w[1:] ** 2)), grad
+
+    bounds = [(None, None)] + [(0.0, None)] * x.shape[1]
+    result = minimize(loss, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=bounds)
+    return tuple(round(float(w), 3) for w in result.x)
+
+
+def report_hold(weights: Sequence[float], data: Sequence[HoldSample]) -> dict[str, float | None]:
+    """How the hold model under these weights does on these cases: accuracy, missed holds
+    (of the held cases), false holds (of the calm ones), Brier score and calibration error."""
+    from copilot.engine.analysis import hold_probability
+
+    p = [hold_probability(s.features, weights) for s in data]
+    held = [s.held for s in data]
+    decided = [x >= 0.5 for x in p]
+    misses = [not d for d, h in zip(decided, held, strict=True) if h]
+    false = [d for d, h in zip(decided, held, strict=True) if not h]
+    return {
+        "samples": float(len(data)),
+        "accuracy": m.rate([d == h for d, h in zip(decided, held, strict=True)]),
+        "miss_rate": m.rate(misses),
+        "false_hold_rate": m.rate(false),
+        "brier": m.brier(p, held),
+        "ece": m.expected_calibration_error(p, held),
+    }

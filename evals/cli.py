@@ -909,7 +909,17 @@ def calibrate(
     """
     from copilot.engine.engine import EngineConfig
     from copilot.engine.fit import EngineFit, save_fit
-    from evals.calibrate import fit, fit_values, report, report_values, samples, value_samples
+    from evals.calibrate import (
+        fit,
+        fit_hold,
+        fit_values,
+        hold_samples,
+        report,
+        report_hold,
+        report_values,
+        samples,
+        value_samples,
+    )
     from evals.harness import git_state
 
     for name, value in (("--fit", fit_split), ("--check", check_split)):
@@ -961,8 +971,24 @@ def calibrate(
             for name, w in (("current", config.value_weights), ("fitted", fitted_values))
         },
     )
+    holds_by_split = {name: hold_samples(rs) for name, rs in records.items()}
+    try:
+        fitted_hold: tuple[float, ...] | None = fit_hold(holds_by_split[fit_name])
+    except CopilotError as exc:
+        console.print(f"hold model not fitted: {exc}")
+        fitted_hold = None
+    if fitted_hold is not None:
+        _hold_table(
+            f"hold model: fitted on {fit_name} ({len(holds_by_split[fit_name])} cases)",
+            {
+                name: {split: report_hold(w, data) for split, data in holds_by_split.items()}
+                for name, w in (("current", config.hold_weights), ("fitted", fitted_hold))
+            },
+        )
     console.print(f"EngineConfig.confidence_weights = {fitted.weights}")
     console.print(f"EngineConfig.value_weights = {fitted_values}")
+    if fitted_hold is not None:
+        console.print(f"EngineConfig.hold_weights = {fitted_hold}")
     if write is not None:
         sha, _ = git_state()
         provenance = {
@@ -973,9 +999,33 @@ def calibrate(
             "git_sha": sha,
             "by": "copilot eval calibrate",
         }
-        values = {"confidence_weights": fitted.weights, "value_weights": fitted_values}
+        values: dict[str, object] = {
+            "confidence_weights": fitted.weights,
+            "value_weights": fitted_values,
+        }
+        if fitted_hold is not None:
+            values["hold_weights"] = fitted_hold
         save_fit(write, EngineFit(values, provenance))
         console.print(f"wrote {write}")
+
+
+def _hold_table(title: str, rows: dict[str, dict[str, dict[str, float | None]]]) -> None:
+    """The hold model's figures (evals.calibrate.report_hold) under each set of weights."""
+    table = Table(title=title)
+    for col in ("weights", "split", "n", "accuracy", "missed", "false holds", "Brier", "ECE"):
+        table.add_column(col, justify="right" if col not in ("weights", "split") else "left")
+    for label, per_split in rows.items():
+        for split, r in per_split.items():
+            table.add_row(
+                label,
+                split,
+                f"{r['samples']:.0f}",
+                *(
+                    f"{r[k]:.3f}" if r[k] is not None else "–"
+                    for k in ("accuracy", "miss_rate", "false_hold_rate", "brier", "ece")
+                ),
+            )
+    console.print(table)
 
 
 def _calibration_table(title: str, rows: dict[str, dict[str, dict[str, float | None]]]) -> None:

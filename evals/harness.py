@@ -21,7 +21,7 @@ from typing import Any
 from copilot.config import ChromaMode, LLMMode, Settings
 from copilot.domain import ArticleKind, Audience, Case, SuccessPlan, Suggestion, SuggestionType
 from copilot.embeddings import SentenceTransformerEmbedder
-from copilot.engine.analysis import Analysis
+from copilot.engine.analysis import Analysis, Phrases
 from copilot.engine.engine import Engine, EngineConfig, Trace, confidence_features
 from copilot.engine.fit import EngineFit
 from copilot.errors import ConfigError, CopilotError
@@ -152,7 +152,13 @@ class Harness:
         self.config = config or EngineConfig(today=suite.config.today)
         rt = self.runtime
         self.engine = Engine(
-            rt.retriever, rt.store, rt.embedder, generator, rt.catalog, self.config
+            rt.retriever,
+            rt.store,
+            rt.embedder,
+            generator,
+            rt.catalog,
+            self.config,
+            Phrases.load(rt.settings.engine_phrases),
         )
         self.articles = {a.id: a for a in rt.store.list_articles()}
         self.plans = {p.account_id: p for p in rt.store.list_plans()}
@@ -188,6 +194,8 @@ class Harness:
         record.resolution_ranking = scoring.resolution_ranking(suggestion)
         record.resolution_confidence = suggestion.resolution.confidence
         record.resolution_features = list(confidence_features(trace.resolution_hits))
+        if trace.analysis is not None:
+            record.hold_features = list(trace.analysis.hold_features)
         record.values = scoring.produced_values(suggestion)
         scores = {c.type: c.score for c in trace.chosen}
         for value in record.values:

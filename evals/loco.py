@@ -45,8 +45,9 @@ def fit_without(
     train = [r for suite, r in records if suite != held_out]
     resolution = calibrate.fit(calibrate.samples(train))
     values = calibrate.fit_values(calibrate.value_samples(train), EngineConfig().value_weights)
+    hold = calibrate.fit_hold(calibrate.hold_samples(train))
     calibrated = EngineFit(
-        {"confidence_weights": resolution.weights, "value_weights": values},
+        {"confidence_weights": resolution.weights, "value_weights": values, "hold_weights": hold},
         {
             "suites": sorted({s for s, _ in records if s != held_out}),
             "excluded": held_out,

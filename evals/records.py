@@ -114,6 +114,8 @@ class CaseRecord(BaseModel):
     resolution_confidence: float | None = None
     # the best answer's similarity to the case and its margin over the runner-up (calibration)
     resolution_features: list[float] = []
+    # the hold model's features of the case (copilot.engine.analysis.HOLD_FEATURES)
+    hold_features: list[float] = []
     values: list[ProducedValue] = []
     hold: str | None = None  # the hold reason, when held
     expansion_signals: list[str] = []  # features

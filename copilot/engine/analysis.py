@@ -1,51 +1,25 @@
-"""Case analysis: what the customer needs, how they feel, what habits and goals they mention."""
+"""Case analysis: what the customer needs, how they feel, what habits and goals they mention.
+
+No vocabulary of any company lives here: the phrases are data (phrases.yaml, which a company
+extends), and whether value talk must wait is decided by a hold model fitted across companies
+(EngineConfig.hold_weights) from features any case has: phrases, the customer's sentiment
+(VADER), shouting, follow-ups and the priority.
+"""
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from copilot.domain import Case, Priority, Role, SuccessPlan
-
-# Phrases that signal frustration or escalation; each hit adds to the score.
-_FRUSTRATION = re.compile(
-    r"\b(frustrat\w*|unacceptable|ridiculous|furious|angry|fed up|sick of|waste of (?:my |our )?"
-    r"time|third time|fourth time|again and again|still (?:not|broken|waiting)|no one has|"
-    r"nobody has|escalat\w*|speak to (?:a |your )?manager|cancel (?:our|my) (?:account|"
-    r"subscription|plan)|(?:third|fourth|fifth|sixth) (?:message|email|request|follow[- ]?up|"
-    r"call)|any update(?=\?)|hello(?=\?)|refund|terrible|awful|worst|disappointed|useless|"
-    r"lost (?:a |the )?(?:client|customer|deal))\b",
-    re.IGNORECASE,
-)
-_OUTAGE = re.compile(
-    r"\b(outage|is down|are down|went down|completely down|not loading for anyone|"
-    r"(?:sync|feeds?|app|site|system|service|server|platform|everything|all sites) down|"
-    r"nobody can (?:log ?in|sign in|access)|no one can (?:log ?in|sign in|access)|service "
-    r"unavailable|status page|data loss|lost (?:all )?(?:our |my )?data|data (?:is|has) "
-    r"(?:gone|disappeared|missing)|(?:records|invoices|transactions|timesheets|shifts) "
-    r"(?:have |has )?(?:disappeared|vanished|been deleted|gone missing)|deleted everything|"
-    r"(?:receipts|records|invoices|bills|payments|transactions|timesheets|shifts|schedules?|"
-    r"rotas?|punches|entries|reports|data|history|files) (?:is |are |have |has |were )?(?:all )?"
-    r"(?:gone|vanished|disappeared|been deleted|"
-    r"been wiped)|wiped|corrupt\w*)\b",
-    re.IGNORECASE,
-)
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-_GOAL = re.compile(
-    r"\b(we want to|we'd like to|we would like to|i want to|i'd like to|our goal|my goal|"
-    r"we're trying to|we are trying to|i'm trying to|hoping to|aiming to|we need to be able to|"
-    r"so that we can|target is)\b",
-    re.IGNORECASE,
-)
-
-# Habitual wording: how customers describe a routine they have settled into (a workaround).
-_HABIT = re.compile(
-    r"\b(still|usually|always|normally|typically|(?:every|each) (?:single |other )?\w+|by hand|"
-    r"manually|(?:we|i)'ve been|(?:has|have) been|for now|in the meantime|currently|"
-    r"(?:right now|today|at the moment),? (?:we|i|our|my|the)|we just|we keep|i keep|end up|"
-    r"ends up|instead we|so we|workaround)\b",
-    re.IGNORECASE,
-)
+from copilot.errors import ConfigError
 
 # Text addressed to a model rather than to support: it is data, never instructions, and it
 # must not steer retrieval either, so such sentences are set aside before analysis.
@@ -57,8 +31,102 @@ _INJECTION = re.compile(
     re.IGNORECASE,
 )
 _PIECES = re.compile(r"(?<=[.!?])\s+|\n+")
+_SENTENCE = _PIECES
+# A word in capitals, four letters or more, not beside a number or a code (HTTP 429 THROTTLED,
+# ERR-E31 are error messages quoted, not shouting).
+_SHOUTING = re.compile(r"(?<![\w\-'\"])(?<!\d )[A-Z]{4,}(?![\w\-'\"])(?! \d)")
 
-FRUSTRATION_HOLD_SCORE = 2
+PHRASES_KIND = "value-copilot/phrases"
+PHRASE_LISTS = ("frustration", "outage", "doubt", "goal", "habit")
+SHIPPED_PHRASES = Path(__file__).with_name("phrases.yaml")
+
+# The hold model's features, in the order of EngineConfig.hold_weights (after its bias). Each
+# is read from the customer's own messages and the case's fields, whatever the company.
+HOLD_FEATURES = (
+    "frustration_phrases",  # frustration or escalation phrases (phrases.yaml), at most 3
+    "outage_phrases",  # outage or data-loss phrases, at most 2
+    "negativity",  # minus the most negative sentence's VADER compound score, 0..1
+    "mean_negativity",  # minus the VADER compound score of the customer's text as a whole, 0..1
+    "shouting",  # words in capitals (four letters or more), at most 3
+    "exclamations",  # exclamation marks, at most 3
+    "follow_ups",  # customer messages after the first, at most 4
+    "high_priority",
+    "urgent_priority",
+)
+
+
+@dataclass(frozen=True)
+class Phrases:
+    """The compiled phrase lists case analysis looks for (phrases.yaml, plus a company's)."""
+
+    frustration: re.Pattern[str]
+    outage: re.Pattern[str]
+    doubt: re.Pattern[str]
+    goal: re.Pattern[str]
+    habit: re.Pattern[str]
+
+    @classmethod
+    def load(cls, extra: Path | None = None) -> Phrases:
+        """The shipped phrases, extended by a company's file of the same shape; ConfigError
+        names the file, the list and the fix."""
+        lists: dict[str, list[str]] = {name: [] for name in PHRASE_LISTS}
+        for path in (SHIPPED_PHRASES, *([extra] if extra is not None else [])):
+            for name, fragments in _read_phrases(path).items():
+                lists[name].extend(fragments)
+        return cls(**{name: _union(fragments) for name, fragments in lists.items()})
+
+
+def _read_phrases(path: Path) -> dict[str, list[str]]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read the phrase file: {exc}") from exc
+    if not isinstance(data, dict) or data.get("kind") != PHRASES_KIND:
+        raise ConfigError(f"{path}: not a phrase file (expected `kind: {PHRASES_KIND}`)")
+    out: dict[str, list[str]] = {}
+    for name, fragments in data.items():
+        if name in ("kind", "version"):
+            continue
+        if name not in PHRASE_LISTS:
+            raise ConfigError(f"{path} [{name}]: unknown list; use one of {list(PHRASE_LISTS)}")
+        if not isinstance(fragments, list) or not all(isinstance(f, str) for f in fragments):
+            raise ConfigError(f"{path} [{name}]: give a list of phrases (regular expressions)")
+        for i, fragment in enumerate(fragments):
+            try:
+                re.compile(fragment)
+            except re.error as exc:
+                raise ConfigError(
+                    f"{path} [{name}][{i}]: {fragment!r} is not a valid regular expression: {exc}"
+                ) from exc
+        out[name] = list(fragments)
+    return out
+
+
+def _union(fragments: list[str]) -> re.Pattern[str]:
+    if not fragments:
+        return re.compile(r"(?!x)x")  # matches nothing
+    return re.compile(r"\b(?:" + "|".join(f"(?:{f})" for f in fragments) + r")\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def shipped_phrases() -> Phrases:
+    return Phrases.load()
+
+
+@lru_cache(maxsize=1)
+def _sentiment() -> SentimentIntensityAnalyzer:
+    return SentimentIntensityAnalyzer()
+
+
+def hold_probability(features: Sequence[float], weights: Sequence[float]) -> float:
+    """The hold model: a logistic of the features (HOLD_FEATURES) under (bias, *weights)."""
+    if len(weights) != len(features) + 1:
+        raise ConfigError(
+            f"hold_weights has {len(weights)} numbers; give a bias and one weight for each of "
+            f"{list(HOLD_FEATURES)}"
+        )
+    z = weights[0] + sum(w * x for w, x in zip(weights[1:], features, strict=True))
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
 
 def set_aside_instructions(text: str) -> tuple[str, list[str]]:
@@ -79,30 +147,32 @@ class Analysis:
     sentences: list[str]
     product: str | None
     plan_tier: str | None
-    frustration_score: int
+    hold_features: tuple[float, ...] = ()
     frustration_signals: list[str] = field(default_factory=list)
     outage_signals: list[str] = field(default_factory=list)
+    doubt: bool = False
     goal_sentences: list[str] = field(default_factory=list)
     habit_sentences: list[str] = field(default_factory=list)
     repeated_contacts: int = 0
     set_aside: list[str] = field(default_factory=list)
 
-    @property
-    def hold_reason(self) -> str | None:
-        """Why value suggestions must wait for the resolution, or None."""
+    def hold_reason(self, weights: Sequence[float], threshold: float = 0.5) -> str | None:
+        """Why value suggestions must wait for the resolution (the hold model, under these
+        weights, says so), or None."""
+        if hold_probability(self.hold_features, weights) < threshold:
+            return None
         if self.outage_signals:
             return (
                 f"the case is about an outage or data loss ({self.outage_signals[0]!r}): "
                 "resolve it before suggesting anything else"
             )
-        if self.frustration_score >= FRUSTRATION_HOLD_SCORE:
-            shown = ", ".join(repr(s) for s in self.frustration_signals[:3])
-            return f"the customer is frustrated or escalating ({shown}): land the resolution first"
-        return None
+        shown = ", ".join(repr(s) for s in self.frustration_signals[:3]) or "its tone"
+        return f"the customer is frustrated or escalating ({shown}): land the resolution first"
 
 
-def analyse(case: Case, plan: SuccessPlan | None) -> Analysis:
+def analyse(case: Case, plan: SuccessPlan | None, phrases: Phrases | None = None) -> Analysis:
     """Build the retrieval query and read the case's signals."""
+    phrases = phrases or shipped_phrases()
     set_aside: list[str] = []
 
     def clean(text: str) -> str:
@@ -122,36 +192,51 @@ def analyse(case: Case, plan: SuccessPlan | None) -> Analysis:
         product = plan.products[0].product
     tier = plan.plan_for(product) if plan is not None and product else None
 
-    frustration = [m.group(0) for m in _FRUSTRATION.finditer(customer_text)]
-    score = len(frustration)
-    shouting = re.findall(r"\b[A-Z]{4,}\b", customer_text)
-    if len(shouting) >= 2 or "!!" in customer_text:
-        frustration.append("shouting")
-        score += 1
-    repeated = max(0, len(customer) - 2)
-    if repeated >= 2:  # four or more customer messages: chasing, not conversing
-        frustration.append(f"{len(customer)} customer messages")
-        score += FRUSTRATION_HOLD_SCORE
-    if case.priority is Priority.urgent:
-        frustration.append("urgent priority")
-        score += 2
-    elif case.priority is Priority.high:
-        frustration.append("high priority")
-        score += 1
-    outage = [m.group(0) for m in _OUTAGE.finditer(customer_text)]
-    goals = [s for s in sentences if _GOAL.search(s)]
-    habits = [s for s in sentences if _HABIT.search(s)]
+    frustration = [m.group(0) for m in phrases.frustration.finditer(customer_text)]
+    outage = [m.group(0) for m in phrases.outage.finditer(customer_text)]
+    sentiment = _sentiment()
+    pieces = [s for s in (p.strip() for p in _SENTENCE.split(customer_text)) if s]
+    compounds = [sentiment.polarity_scores(s)["compound"] for s in pieces] or [0.0]
+    negativity = max(0.0, -min(compounds))
+    overall = sentiment.polarity_scores(customer_text)["compound"] if pieces else 0.0
+    mean_negativity = max(0.0, -overall)
+    shouting = len(_SHOUTING.findall(customer_text))
+    exclamations = customer_text.count("!")
+    follow_ups = max(0, len(customer) - 1)
+    signals = list(frustration)
+    if negativity >= 0.5:
+        signals.append("strongly negative wording")
+    if shouting >= 2 or exclamations >= 2:
+        signals.append("shouting")
+    if len(customer) >= 4:
+        signals.append(f"{len(customer)} customer messages")
+    if case.priority in (Priority.high, Priority.urgent):
+        signals.append(f"{case.priority.value} priority")
+    features = (
+        float(min(len(frustration), 3)),
+        float(min(len(outage), 2)),
+        round(negativity, 4),
+        round(mean_negativity, 4),
+        float(min(shouting, 3)),
+        float(min(exclamations, 3)),
+        float(min(follow_ups, 4)),
+        float(case.priority is Priority.high),
+        float(case.priority is Priority.urgent),
+    )
+    goals = [s for s in sentences if phrases.goal.search(s)]
+    habits = [s for s in sentences if phrases.habit.search(s)]
     return Analysis(
         query=query,
         customer_text=customer_text,
         sentences=sentences,
         product=product,
         plan_tier=tier,
-        frustration_score=score,
-        frustration_signals=frustration,
+        hold_features=features,
+        frustration_signals=signals,
         outage_signals=outage,
+        doubt=bool(phrases.doubt.search(customer_text)),
         goal_sentences=goals,
         habit_sentences=habits,
-        repeated_contacts=repeated,
+        repeated_contacts=max(0, len(customer) - 2),
         set_aside=set_aside,
     )

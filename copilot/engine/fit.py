@@ -13,6 +13,7 @@ engine:
   confidence_weights: [-3.3, 7.2, 12.6]       # bias, similarity, margin
   value_weights: {achieve_goal: [-0.7, 3.6]}  # per type: bias, score
   goal_similarity: 0.45
+  hold_weights: {bias: -3.1, frustration_phrases: 1.4, outage_phrases: 3.9, …}
 ```
 """
 
@@ -25,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from copilot.engine.analysis import HOLD_FEATURES
 from copilot.engine.engine import EngineConfig
 from copilot.errors import ConfigError
 
@@ -66,6 +68,13 @@ def _coerce(name: str, value: Any) -> Any:
                 raise ValueError(f"{kind}: give two numbers, bias and weight")
             out.append((str(kind), float(pair[0]), float(pair[1])))
         return tuple(out)
+    if name == "hold_weights":
+        names = ("bias", *HOLD_FEATURES)
+        if not isinstance(value, dict) or set(value) != set(names):
+            raise ValueError(f"give a mapping with exactly these keys: {list(names)}")
+        if not all(isinstance(value[k], int | float) for k in names):
+            raise ValueError("every hold weight must be a number")
+        return tuple(float(value[k]) for k in names)
     default = getattr(EngineConfig(), name)
     if isinstance(default, bool) or not isinstance(default, int | float):
         raise ValueError("this field cannot be fitted")
@@ -106,6 +115,8 @@ def load_fit(path: Path) -> EngineFit:
 def _plain(name: str, value: Any) -> Any:
     if name == "value_weights":
         return {kind: [bias, weight] for kind, bias, weight in value}
+    if name == "hold_weights":
+        return dict(zip(("bias", *HOLD_FEATURES), value, strict=True))
     if isinstance(value, tuple):
         return list(value)
     return value

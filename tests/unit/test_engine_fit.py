@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from copilot.engine.analysis import HOLD_FEATURES
 from copilot.engine.engine import EngineConfig
 from copilot.engine.fit import FIT_KIND, EngineFit, engine_config, load_fit, save_fit
 from copilot.errors import ConfigError
@@ -51,6 +52,8 @@ def test_a_fit_file_replaces_the_shipped_values_it_names(tmp_path: Path) -> None
         ({"confidence_weights": [1, 2]}, "give three numbers"),
         ({"goal_similarity": "high"}, "expected a number"),
         ({"value_weights": {"achieve_goal": [1]}}, "achieve_goal: give two numbers"),
+        ({"hold_weights": {"bias": -3}}, "give a mapping with exactly these keys"),
+        ({"hold_weights": [1, 2]}, "give a mapping with exactly these keys"),
     ],
 )
 def test_a_bad_fit_file_names_the_key_and_the_fix(
@@ -69,8 +72,13 @@ def test_a_file_of_another_kind_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_written_fit_reads_back_the_same(tmp_path: Path) -> None:
+    hold = tuple(float(i) for i in range(len(HOLD_FEATURES) + 1))
     fit = EngineFit(
-        {"confidence_weights": (-3.3, 7.2, 12.6), "value_weights": (("achieve_goal", -0.7, 3.6),)},
+        {
+            "confidence_weights": (-3.3, 7.2, 12.6),
+            "value_weights": (("achieve_goal", -0.7, 3.6),),
+            "hold_weights": hold,
+        },
         {"suites": ["brightcart"], "excluded": "fernhill"},
     )
     save_fit(tmp_path / "f.yaml", fit)
@@ -78,6 +86,8 @@ def test_a_written_fit_reads_back_the_same(tmp_path: Path) -> None:
     again = load_fit(tmp_path / "f.yaml")
 
     assert again.values == fit.values
+    written = yaml.safe_load((tmp_path / "f.yaml").read_text())["engine"]["hold_weights"]
+    assert list(written) == ["bias", *HOLD_FEATURES]  # named, so a person can read it
     assert again.fitted_on["excluded"] == "fernhill" and "written" in again.fitted_on
     assert again.merged(EngineFit({"goal_similarity": 0.4})).values["goal_similarity"] == 0.4
 

@@ -10,15 +10,19 @@ import random
 import pytest
 
 from copilot.domain import SuggestionType
+from copilot.engine.analysis import HOLD_FEATURES
 from copilot.engine.engine import value_confidence
 from copilot.errors import ConfigError
 from evals.calibrate import (
+    HoldSample,
     Sample,
     ValueSample,
     fit,
+    fit_hold,
     fit_values,
     predict,
     report,
+    report_hold,
     report_values,
 )
 
@@ -105,3 +109,32 @@ def test_a_type_with_too_few_or_one_sided_suggestions_keeps_its_current_weights(
     one_sided = [ValueSample("educate_better_use", 0.6, True)] * 30
     current = (("advise_new_use", 1.0, 0.5),)
     assert fit_values([*few, *one_sided], current) == current
+
+
+def test_the_hold_model_learns_which_features_hold_and_keeps_every_weight_non_negative() -> None:
+    rng = random.Random(7)
+    n = len(HOLD_FEATURES)
+    data = []
+    for _ in range(300):
+        phrases = rng.choice([0.0, 0.0, 0.0, 1.0, 2.0, 3.0])
+        calming = rng.choice([0.0, 3.0])  # exclamations, here unrelated to the label
+        urgent = float(rng.random() < 0.1)
+        features = [0.0] * n
+        features[HOLD_FEATURES.index("frustration_phrases")] = phrases
+        features[HOLD_FEATURES.index("exclamations")] = calming
+        features[HOLD_FEATURES.index("urgent_priority")] = urgent
+        held = phrases >= 2 or urgent == 1.0
+        data.append(HoldSample(tuple(features), held))
+    weights = fit_hold(data)
+    assert len(weights) == n + 1 and all(w >= 0 for w in weights[1:])
+    assert weights[1 + HOLD_FEATURES.index("frustration_phrases")] > 1
+    assert weights[1 + HOLD_FEATURES.index("urgent_priority")] > 1
+    figures = report_hold(weights, data)
+    assert figures["accuracy"] is not None and figures["accuracy"] > 0.9
+    assert figures["miss_rate"] is not None and figures["miss_rate"] < 0.1
+
+
+def test_the_hold_model_refuses_too_few_or_one_sided_cases() -> None:
+    calm = HoldSample(tuple(0.0 for _ in HOLD_FEATURES), False)
+    with pytest.raises(ConfigError, match="at least 20 cases"):
+        fit_hold([calm] * 40)
