@@ -229,3 +229,89 @@ def report_hold(weights: Sequence[float], data: Sequence[HoldSample]) -> dict[st
         "brier": m.brier(p, held),
         "ece": m.expected_calibration_error(p, held),
     }
+
+
+# -------------------------------------------------------------------------------- expansion
+# Whether a capability beyond the plan is worth the success manager's time is a logistic of
+# the candidate's features (copilot.engine.entitlement.EXPANSION_FEATURES;
+# EngineConfig.expansion_weights), signalled above EngineConfig.expansion_threshold. A
+# candidate is right when the case's gold `expansion` lists its feature.
+
+
+@dataclass(frozen=True)
+class ExpansionSample:
+    """One case that labels expansion: its candidates (feature, features) and the gold."""
+
+    candidates: tuple[tuple[str, tuple[float, ...]], ...]
+    gold: frozenset[str]
+
+
+def expansion_samples(records: Sequence[CaseRecord]) -> list[ExpansionSample]:
+    """The expansion samples of scored cases that label expansion."""
+    from copilot.engine.entitlement import EXPANSION_FEATURES
+
+    return [
+        ExpansionSample(
+            tuple(
+                (c.feature, tuple(c.features))
+                for c in r.expansion_candidates
+                if len(c.features) == len(EXPANSION_FEATURES)
+            ),
+            frozenset(r.expected.expansion or []),
+        )
+        for r in records
+        if not r.error and r.expected.expansion is not None
+    ]
+
+
+def _expansion_f1(
+    data: Sequence[ExpansionSample], weights: Sequence[float], threshold: float
+) -> dict[str, float | None]:
+    from copilot.engine.entitlement import expansion_probability
+
+    tp = fp = fn = 0
+    for s in data:
+        chosen = {f for f, x in s.candidates if expansion_probability(x, weights) >= threshold}
+        tp, fp, fn = tp + len(chosen & s.gold), fp + len(chosen - s.gold), fn + len(s.gold - chosen)
+    precision = tp / (tp + fp) if tp + fp else None
+    recall = tp / (tp + fn) if tp + fn else None
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None
+    return {"samples": float(len(data)), "precision": precision, "recall": recall, "f1": f1}
+
+
+EXPANSION_F1_SLACK = 0.01
+
+
+def fit_expansion(data: Sequence[ExpansionSample]) -> tuple[tuple[float, ...], float]:
+    """Logistic-regression weights (bias, one per feature) for P(a reviewer would signal the
+    feature | candidate), classes balanced, and the lowest threshold whose F1 on these cases
+    is within EXPANSION_F1_SLACK of the best."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = [features for s in data for _, features in s.candidates]
+    y = [feature in s.gold for s in data for feature, _ in s.candidates]
+    if len(x) < 20 or sum(y) < 5 or all(y):
+        raise ConfigError(
+            f"fitting the expansion model needs at least 20 candidates with 5 or more right "
+            f"and some wrong (got {len(x)}, {sum(y)} right)"
+        )
+    model = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced").fit(
+        np.array(x), np.array(y)
+    )
+    weights = (
+        round(float(model.intercept_[0]), 3),
+        *(round(float(w), 3) for w in model.coef_[0]),
+    )
+    grid = [round(0.3 + 0.05 * i, 2) for i in range(13)]  # 0.30 .. 0.90
+    f1 = {t: _expansion_f1(data, weights, t)["f1"] or 0.0 for t in grid}
+    # F1 is flat near its best; of the thresholds within EXPANSION_F1_SLACK of it, the lowest:
+    # a success manager dismisses a needless signal in seconds, a missed ask is lost revenue.
+    best = max(f1.values())
+    return weights, min(t for t in grid if f1[t] >= best - EXPANSION_F1_SLACK)
+
+
+def report_expansion(
+    weights: Sequence[float], threshold: float, data: Sequence[ExpansionSample]
+) -> dict[str, float | None]:
+    """Precision, recall and F1 of the signals the model would raise on these cases."""
+    return _expansion_f1(data, weights, threshold)

@@ -910,11 +910,14 @@ def calibrate(
     from copilot.engine.engine import EngineConfig
     from copilot.engine.fit import EngineFit, save_fit
     from evals.calibrate import (
+        expansion_samples,
         fit,
+        fit_expansion,
         fit_hold,
         fit_values,
         hold_samples,
         report,
+        report_expansion,
         report_hold,
         report_values,
         samples,
@@ -985,10 +988,39 @@ def calibrate(
                 for name, w in (("current", config.hold_weights), ("fitted", fitted_hold))
             },
         )
+    expansion_by_split = {name: expansion_samples(rs) for name, rs in records.items()}
+    try:
+        fitted_expansion: tuple[tuple[float, ...], float] | None = fit_expansion(
+            expansion_by_split[fit_name]
+        )
+    except CopilotError as exc:
+        console.print(f"expansion model not fitted: {exc}")
+        fitted_expansion = None
+    if fitted_expansion is not None:
+        table = Table(title=f"expansion model: fitted on {fit_name}")
+        for col in ("weights", "split", "cases", "precision", "recall", "F1"):
+            table.add_column(col, justify="left" if col in ("weights", "split") else "right")
+        current = (config.expansion_weights, config.expansion_threshold)
+        for label, (w, threshold) in (("current", current), ("fitted", fitted_expansion)):
+            for split, data in expansion_by_split.items():
+                r = report_expansion(w, threshold, data)
+                table.add_row(
+                    f"{label} (threshold {threshold:.2f})",
+                    split,
+                    f"{r['samples']:.0f}",
+                    *(
+                        f"{r[k]:.3f}" if r[k] is not None else "–"
+                        for k in ("precision", "recall", "f1")
+                    ),
+                )
+        console.print(table)
     console.print(f"EngineConfig.confidence_weights = {fitted.weights}")
     console.print(f"EngineConfig.value_weights = {fitted_values}")
     if fitted_hold is not None:
         console.print(f"EngineConfig.hold_weights = {fitted_hold}")
+    if fitted_expansion is not None:
+        console.print(f"EngineConfig.expansion_weights = {fitted_expansion[0]}")
+        console.print(f"EngineConfig.expansion_threshold = {fitted_expansion[1]}")
     if write is not None:
         sha, _ = git_state()
         provenance = {
@@ -1005,6 +1037,8 @@ def calibrate(
         }
         if fitted_hold is not None:
             values["hold_weights"] = fitted_hold
+        if fitted_expansion is not None:
+            values["expansion_weights"], values["expansion_threshold"] = fitted_expansion
         save_fit(write, EngineFit(values, provenance))
         console.print(f"wrote {write}")
 

@@ -34,6 +34,7 @@ from evals import scoring
 from evals.records import (
     BaselineScores,
     CaseRecord,
+    ExpansionCandidateRecord,
     Fingerprint,
     NaiveValue,
     RunResult,
@@ -196,6 +197,10 @@ class Harness:
         record.resolution_features = list(confidence_features(trace.resolution_hits))
         if trace.analysis is not None:
             record.hold_features = list(trace.analysis.hold_features)
+        record.expansion_candidates = [
+            ExpansionCandidateRecord(feature=c.feature, features=list(c.features))
+            for c in trace.expansion_candidates
+        ]
         record.values = scoring.produced_values(suggestion)
         scores = {c.type: c.score for c in trace.chosen}
         for value in record.values:

@@ -46,8 +46,15 @@ def fit_without(
     resolution = calibrate.fit(calibrate.samples(train))
     values = calibrate.fit_values(calibrate.value_samples(train), EngineConfig().value_weights)
     hold = calibrate.fit_hold(calibrate.hold_samples(train))
+    expansion, threshold = calibrate.fit_expansion(calibrate.expansion_samples(train))
     calibrated = EngineFit(
-        {"confidence_weights": resolution.weights, "value_weights": values, "hold_weights": hold},
+        {
+            "confidence_weights": resolution.weights,
+            "value_weights": values,
+            "hold_weights": hold,
+            "expansion_weights": expansion,
+            "expansion_threshold": threshold,
+        },
         {
             "suites": sorted({s for s, _ in records if s != held_out}),
             "excluded": held_out,

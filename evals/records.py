@@ -98,6 +98,11 @@ class JudgeScore(BaseModel):
     error: str | None = None  # an unparseable verdict is an error, never a score
 
 
+class ExpansionCandidateRecord(BaseModel):
+    feature: str
+    features: list[float]
+
+
 class CaseRecord(BaseModel):
     """One case: what was asked, what was expected, what was produced, and how it scored."""
 
@@ -116,6 +121,9 @@ class CaseRecord(BaseModel):
     resolution_features: list[float] = []
     # the hold model's features of the case (copilot.engine.analysis.HOLD_FEATURES)
     hold_features: list[float] = []
+    # every capability beyond the plan the engine weighed: the feature and the expansion model's
+    # features (copilot.engine.entitlement.EXPANSION_FEATURES)
+    expansion_candidates: list[ExpansionCandidateRecord] = []
     values: list[ProducedValue] = []
     hold: str | None = None  # the hold reason, when held
     expansion_signals: list[str] = []  # features

@@ -36,6 +36,12 @@ from copilot.domain import (
 )
 from copilot.embeddings import Embedder, Vectors
 from copilot.engine.analysis import Analysis, Phrases, analyse
+from copilot.engine.entitlement import (
+    CANDIDATES,
+    ExpansionCandidate,
+    expansion_candidates,
+    expansion_probability,
+)
 from copilot.llm.base import (
     CaseText,
     EvidenceChunk,
@@ -112,6 +118,26 @@ class EngineConfig:
     # the hold model: logistic weights (bias, then one per analysis.HOLD_FEATURES) of the chance
     # that a reviewer would hold value talk on this case; held at 0.5 or more. Fitted with
     # `copilot eval calibrate` on the dev splits of the three sample companies.
+    # the expansion model: logistic weights (bias, then one per entitlement.EXPANSION_FEATURES)
+    # of the chance that a reviewer would tell the success manager of a capability beyond the
+    # plan, and the chance above which it is signalled; fitted with `copilot eval calibrate` on
+    # the dev splits of the three sample companies.
+    expansion_weights: tuple[float, ...] = (
+        -5.576,
+        1.11,
+        3.584,
+        1.325,
+        2.185,
+        2.891,
+        1.41,
+        -0.871,
+        0.469,
+        0.687,
+        -0.326,
+        -0.966,
+        0.932,
+    )
+    expansion_threshold: float = 0.8
     hold_weights: tuple[float, ...] = (
         -3.818,
         2.205,
@@ -163,6 +189,7 @@ class Trace:
     evidence: dict[str, EvidenceChunk] = field(default_factory=dict)
     candidates: list[Candidate] = field(default_factory=list)  # every value opportunity found
     chosen: list[Candidate] = field(default_factory=list)  # the ones drafted, best first
+    expansion_candidates: list[ExpansionCandidate] = field(default_factory=list)
 
 
 class Engine:
@@ -257,11 +284,10 @@ class Engine:
         resolution.alternatives = _alternatives(hits, grounded)
         yield resolution
 
-        signals: list[ExpansionSignal] = []
-        candidates = self._educate(analysis, plan, sentence_vecs, signals)
+        candidates = self._educate(analysis, plan, sentence_vecs)
         if plan is not None:
             best_answer = (hits[0].dense_score or 0.0) if grounded else 0.0
-            candidates += self._advise(analysis, plan, query_vec, signals, best_answer)
+            candidates += self._advise(analysis, plan, query_vec, best_answer)
             candidates += self._achieve(
                 analysis,
                 plan,
@@ -269,7 +295,6 @@ class Engine:
                 objective_vecs,
                 query_vec,
                 sentence_vecs,
-                signals,
                 hits[0].article if grounded else None,
             )
             if intent_vec is not None:
@@ -279,6 +304,7 @@ class Engine:
         trace.candidates = list(candidates)
         chosen = self._rank(candidates, plan)
         trace.chosen = chosen
+        signals = self._expansion(analysis, plan, query_vec, trace)
         reason = analysis.hold_reason(self.config.hold_weights)
         hold = Hold(reason=reason) if reason else None
         lap("opportunities")
@@ -327,7 +353,7 @@ class Engine:
             case_id=case.case_id,
             resolution=resolution,
             value_suggestions=values,
-            expansion_signals=_dedupe_signals(signals),
+            expansion_signals=signals,
             hold=hold,
             meta=SuggestionMeta(
                 mode=last.mode if last else self.generator.mode,
@@ -489,35 +515,52 @@ class Engine:
             missing = list(article.features) or [f"({'/'.join(article.plans or [])} tier)"]
         return missing
 
-    def _signal(
-        self,
-        signals: list[ExpansionSignal],
-        article: Article,
-        missing: list[str],
-        why: str,
-        plan: SuccessPlan | None = None,
-    ) -> None:
+    def _expansion(
+        self, analysis: Analysis, plan: SuccessPlan | None, query_vec: Vectors, trace: Trace
+    ) -> list[ExpansionSignal]:
+        """Capabilities the case calls for beyond the plan, that the expansion model would
+        hand to the success manager, likeliest first (at most three)."""
         if plan is None:
-            return  # without a plan there is no account to expand, only unknown entitlements
-        for feature in missing:
-            tier = None
-            if self.catalog:
-                tier = next(
-                    (
-                        t
-                        for p in article.products
-                        if (t := self.catalog.lowest_tier_with(p, feature))
-                    ),
-                    None,
-                )
-            needs = f" (needs {tier})" if tier else ""
-            signals.append(
-                ExpansionSignal(
-                    feature=feature,
-                    article_id=article.id,
-                    reason=f"{why}; the plan does not include {feature}{needs}",
-                )
+            return []  # without a plan there is no account to expand, only unknown entitlements
+        hits = self.retriever.search(
+            analysis.query,
+            SearchFilters(product=analysis.product, audience=Audience.customer),
+            k=CANDIDATES,
+            vector=query_vec,
+        ).hits
+        candidates = expansion_candidates(
+            hits,
+            lambda a: self._not_entitled(a, plan, analysis.plan_tier),
+            analysis.customer_text,
+        )
+        trace.expansion_candidates = candidates
+        scored = [
+            (expansion_probability(c.features, self.config.expansion_weights), c)
+            for c in candidates
+        ]
+        chosen = sorted(
+            (pc for pc in scored if pc[0] >= self.config.expansion_threshold),
+            key=lambda pc: -pc[0],
+        )[:3]
+        return [self._signal(c.article, c.feature, p) for p, c in chosen]
+
+    def _signal(self, article: Article, feature: str, probability: float) -> ExpansionSignal:
+        tier = None
+        if self.catalog:
+            tier = next(
+                (t for p in article.products if (t := self.catalog.lowest_tier_with(p, feature))),
+                None,
             )
+        needs = f" (needs {tier})" if tier else ""
+        return ExpansionSignal(
+            feature=feature,
+            article_id=article.id,
+            reason=(
+                f"the case matches '{article.title}' ({article.kind.value.replace('_', ' ')}), "
+                f"which needs {feature}; the plan does not include it{needs} "
+                f"(likelihood {probability:.0%})"
+            ),
+        )
 
     # ------------------------------------------------------------------ the five moves
     def _published_best_practices(self) -> tuple[list[Article], Vectors | None]:
@@ -539,7 +582,6 @@ class Engine:
         analysis: Analysis,
         plan: SuccessPlan | None,
         sentence_vecs: Vectors,
-        signals: list[ExpansionSignal],
     ) -> list[Candidate]:
         """A workaround in the case that a best practice replaces."""
         articles, vecs = self._published_best_practices()
@@ -577,16 +619,8 @@ class Engine:
             score = float(sims[i, j])
             if score < 0:
                 continue
-            missing = self._not_entitled(article, plan, analysis.plan_tier)
-            if missing:
-                self._signal(
-                    signals,
-                    article,
-                    missing,
-                    f"the customer works around it ({analysis.sentences[i][:80]!r})",
-                    plan,
-                )
-                continue
+            if self._not_entitled(article, plan, analysis.plan_tier):
+                continue  # beyond the plan: an expansion signal's business, never a reply
             out.append(
                 Candidate(
                     SuggestionType.educate_better_use,
@@ -606,7 +640,6 @@ class Engine:
         analysis: Analysis,
         plan: SuccessPlan,
         query_vec: Vectors,
-        signals: list[ExpansionSignal],
         best_answer: float = 0.0,
     ) -> list[Candidate]:
         """A recent release for an owned product, entitled and not yet adopted."""
@@ -635,11 +668,7 @@ class Engine:
                 continue
             if article.features and all(f in plan.adopted_features for f in article.features):
                 continue
-            missing = self._not_entitled(article, plan, analysis.plan_tier)
-            if missing:
-                self._signal(
-                    signals, article, missing, f"new release '{article.title}' fits this case", plan
-                )
+            if self._not_entitled(article, plan, analysis.plan_tier):
                 continue
             out.append(
                 Candidate(
@@ -663,7 +692,6 @@ class Engine:
         objective_vecs: Vectors,
         query_vec: Vectors,
         sentence_vecs: Vectors,
-        signals: list[ExpansionSignal],
         resolved: Article | None,
     ) -> list[Candidate]:
         """An open objective the case is about, and the how-to for its features.
@@ -711,15 +739,7 @@ class Engine:
             hits = [h for h in hits if set(h.article.features) & set(objective.features)]
         hits.sort(key=lambda h: (-len(set(h.article.features) & set(objective.features)), -h.score))
         for hit in hits:
-            missing = self._not_entitled(hit.article, plan, analysis.plan_tier)
-            if missing:
-                self._signal(
-                    signals,
-                    hit.article,
-                    missing,
-                    f"objective '{objective.statement}' needs it",
-                    plan,
-                )
+            if self._not_entitled(hit.article, plan, analysis.plan_tier):
                 continue
             return [
                 Candidate(
@@ -992,13 +1012,3 @@ def value_confidence(
         if name == kind.value:
             return float(1.0 / (1.0 + np.exp(-(bias + weight * score))))
     return score
-
-
-def _dedupe_signals(signals: list[ExpansionSignal]) -> list[ExpansionSignal]:
-    seen: set[str] = set()
-    out = []
-    for s in signals:
-        if s.feature not in seen:
-            seen.add(s.feature)
-            out.append(s)
-    return out

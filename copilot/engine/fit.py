@@ -14,6 +14,8 @@ engine:
   value_weights: {achieve_goal: [-0.7, 3.6]}  # per type: bias, score
   goal_similarity: 0.45
   hold_weights: {bias: -3.1, frustration_phrases: 1.4, outage_phrases: 3.9, …}
+  expansion_weights: {bias: -4.0, similarity: 3.1, …}
+  expansion_threshold: 0.75
 ```
 """
 
@@ -28,6 +30,7 @@ import yaml
 
 from copilot.engine.analysis import HOLD_FEATURES
 from copilot.engine.engine import EngineConfig
+from copilot.engine.entitlement import EXPANSION_FEATURES
 from copilot.errors import ConfigError
 
 FIT_KIND = "value-copilot/engine-fit"
@@ -35,6 +38,8 @@ FIT_VERSION = 1
 # Set by the suite or the deployment, never fitted.
 NOT_FITTED = {"today", "resolution_kinds", "max_suggestions"}
 FITTABLE = {f.name for f in fields(EngineConfig)} - NOT_FITTED
+# Models written as a mapping of feature name to weight, so a person can read them.
+NAMED_WEIGHTS = {"hold_weights": HOLD_FEATURES, "expansion_weights": EXPANSION_FEATURES}
 
 
 @dataclass(frozen=True)
@@ -68,12 +73,12 @@ def _coerce(name: str, value: Any) -> Any:
                 raise ValueError(f"{kind}: give two numbers, bias and weight")
             out.append((str(kind), float(pair[0]), float(pair[1])))
         return tuple(out)
-    if name == "hold_weights":
-        names = ("bias", *HOLD_FEATURES)
+    if name in NAMED_WEIGHTS:
+        names = ("bias", *NAMED_WEIGHTS[name])
         if not isinstance(value, dict) or set(value) != set(names):
             raise ValueError(f"give a mapping with exactly these keys: {list(names)}")
         if not all(isinstance(value[k], int | float) for k in names):
-            raise ValueError("every hold weight must be a number")
+            raise ValueError("every weight must be a number")
         return tuple(float(value[k]) for k in names)
     default = getattr(EngineConfig(), name)
     if isinstance(default, bool) or not isinstance(default, int | float):
@@ -115,8 +120,8 @@ def load_fit(path: Path) -> EngineFit:
 def _plain(name: str, value: Any) -> Any:
     if name == "value_weights":
         return {kind: [bias, weight] for kind, bias, weight in value}
-    if name == "hold_weights":
-        return dict(zip(("bias", *HOLD_FEATURES), value, strict=True))
+    if name in NAMED_WEIGHTS:
+        return dict(zip(("bias", *NAMED_WEIGHTS[name]), value, strict=True))
     if isinstance(value, tuple):
         return list(value)
     return value

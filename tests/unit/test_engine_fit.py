@@ -54,6 +54,7 @@ def test_a_fit_file_replaces_the_shipped_values_it_names(tmp_path: Path) -> None
         ({"value_weights": {"achieve_goal": [1]}}, "achieve_goal: give two numbers"),
         ({"hold_weights": {"bias": -3}}, "give a mapping with exactly these keys"),
         ({"hold_weights": [1, 2]}, "give a mapping with exactly these keys"),
+        ({"expansion_weights": {"bias": 1, "rank": 2}}, "give a mapping with exactly these keys"),
     ],
 )
 def test_a_bad_fit_file_names_the_key_and_the_fix(
