@@ -13,8 +13,10 @@ only when there is something to draft: a grounded resolution or chosen value sug
 the wall time of each request measured by the client (end to end: serialisation, HTTP, the
 route's SQL write of the suggestion, parsing). Target: extractive end-to-end p95 <= 150 ms at 20k
 chunks. --profile then shows where Engine.suggest spends its time (in-process, no HTTP).
+`--cases bench/cases-long.jsonl` measures 24 long threads instead (8 to 10 messages, 2,200 to
+3,100 characters each, over the same accounts); target p95 <= 250 ms at 20k chunks.
 
-    python bench/suggest.py [--requests 300] [--warmup 20] [--profile]
+    python bench/suggest.py [--cases FILE] [--requests 300] [--warmup 20] [--profile]
 """
 
 from __future__ import annotations
@@ -480,6 +482,7 @@ def profile_engine(
 # --------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.cases = args.cases.resolve()
     cases = load_cases(args.cases)
     kinds: dict[str, int] = {}
     for kind, _ in cases:
