@@ -8,7 +8,6 @@ extends), and whether value talk must wait is decided by a hold model fitted acr
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import yaml
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from copilot.domain import Case, Priority, Role, SuccessPlan
+from copilot.engine.logistic import logistic
 from copilot.errors import ConfigError
 
 # Text addressed to a model rather than to support: it is data, never instructions, and it
@@ -120,13 +120,7 @@ def _sentiment() -> SentimentIntensityAnalyzer:
 
 def hold_probability(features: Sequence[float], weights: Sequence[float]) -> float:
     """The hold model: a logistic of the features (HOLD_FEATURES) under (bias, *weights)."""
-    if len(weights) != len(features) + 1:
-        raise ConfigError(
-            f"hold_weights has {len(weights)} numbers; give a bias and one weight for each of "
-            f"{list(HOLD_FEATURES)}"
-        )
-    z = weights[0] + sum(w * x for w, x in zip(weights[1:], features, strict=True))
-    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+    return logistic(features, weights, "hold_weights", HOLD_FEATURES)
 
 
 def set_aside_instructions(text: str) -> tuple[str, list[str]]:

@@ -12,13 +12,12 @@ the article's kind.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from copilot.domain import Article, ArticleKind
-from copilot.errors import ConfigError
+from copilot.engine.logistic import logistic
 from copilot.retrieval.search import ArticleHit
 
 KINDS = (
@@ -83,11 +82,5 @@ def expansion_candidates(
 
 
 def expansion_probability(features: Sequence[float], weights: Sequence[float]) -> float:
-    """The expansion model: a logistic of the features under (bias, *weights)."""
-    if len(weights) != len(features) + 1:
-        raise ConfigError(
-            f"expansion_weights has {len(weights)} numbers; give a bias and one weight for each "
-            f"of {list(EXPANSION_FEATURES)}"
-        )
-    z = weights[0] + sum(w * x for w, x in zip(weights[1:], features, strict=True))
-    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+    """The expansion model: a logistic of EXPANSION_FEATURES under (bias, *weights)."""
+    return logistic(features, weights, "expansion_weights", EXPANSION_FEATURES)
