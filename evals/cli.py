@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -959,7 +960,7 @@ def calibrate(
         raise _fail(str(exc)) from exc
     config = EngineConfig()
     fitted_values = fit_values(values_by_split[fit_name], config.value_weights)
-    _calibration_table(
+    _figures_table(
         f"resolution confidence: fitted on {fit_name} "
         f"({fitted.samples} cases, {fitted.positives} right at rank 1)",
         {
@@ -967,7 +968,7 @@ def calibrate(
             for name, w in (("current", config.confidence_weights), ("fitted", fitted.weights))
         },
     )
-    _calibration_table(
+    _figures_table(
         f"value confidence: fitted on {fit_name} ({len(values_by_split[fit_name])} suggestions)",
         {
             name: {split: report_values(w, data) for split, data in values_by_split.items()}
@@ -981,12 +982,19 @@ def calibrate(
         console.print(f"hold model not fitted: {exc}")
         fitted_hold = None
     if fitted_hold is not None:
-        _hold_table(
+        _figures_table(
             f"hold model: fitted on {fit_name} ({len(holds_by_split[fit_name])} cases)",
             {
                 name: {split: report_hold(w, data) for split, data in holds_by_split.items()}
                 for name, w in (("current", config.hold_weights), ("fitted", fitted_hold))
             },
+            (
+                ("accuracy", "accuracy"),
+                ("missed", "miss_rate"),
+                ("false holds", "false_hold_rate"),
+                ("Brier", "brier"),
+                ("ECE", "ece"),
+            ),
         )
     expansion_by_split = {name: expansion_samples(rs) for name, rs in records.items()}
     try:
@@ -997,23 +1005,18 @@ def calibrate(
         console.print(f"expansion model not fitted: {exc}")
         fitted_expansion = None
     if fitted_expansion is not None:
-        table = Table(title=f"expansion model: fitted on {fit_name}")
-        for col in ("weights", "split", "cases", "precision", "recall", "F1"):
-            table.add_column(col, justify="left" if col in ("weights", "split") else "right")
         current = (config.expansion_weights, config.expansion_threshold)
-        for label, (w, threshold) in (("current", current), ("fitted", fitted_expansion)):
-            for split, data in expansion_by_split.items():
-                r = report_expansion(w, threshold, data)
-                table.add_row(
-                    f"{label} (threshold {threshold:.2f})",
-                    split,
-                    f"{r['samples']:.0f}",
-                    *(
-                        f"{r[k]:.3f}" if r[k] is not None else "–"
-                        for k in ("precision", "recall", "f1")
-                    ),
-                )
-        console.print(table)
+        _figures_table(
+            f"expansion model: fitted on {fit_name}",
+            {
+                f"{label} (threshold {threshold:.2f})": {
+                    split: report_expansion(w, threshold, data)
+                    for split, data in expansion_by_split.items()
+                }
+                for label, (w, threshold) in (("current", current), ("fitted", fitted_expansion))
+            },
+            (("precision", "precision"), ("recall", "recall"), ("F1", "f1")),
+        )
     console.print(f"EngineConfig.confidence_weights = {fitted.weights}")
     console.print(f"EngineConfig.value_weights = {fitted_values}")
     if fitted_hold is not None:
@@ -1043,39 +1046,28 @@ def calibrate(
         console.print(f"wrote {write}")
 
 
-def _hold_table(title: str, rows: dict[str, dict[str, dict[str, float | None]]]) -> None:
-    """The hold model's figures (evals.calibrate.report_hold) under each set of weights."""
+def _figures_table(
+    title: str,
+    rows: dict[str, dict[str, dict[str, float | None]]],
+    columns: Sequence[tuple[str, str]] = (
+        ("right", "accuracy"),
+        ("mean confidence", "mean_confidence"),
+        ("Brier", "brier"),
+        ("ECE", "ece"),
+    ),
+) -> None:
+    """Figures of each set of weights on each split (evals.calibrate's reports): one row per
+    weights and split, one column per (header, key) after the count of samples; by default
+    the calibration figures."""
     table = Table(title=title)
-    for col in ("weights", "split", "n", "accuracy", "missed", "false holds", "Brier", "ECE"):
-        table.add_column(col, justify="right" if col not in ("weights", "split") else "left")
+    for col in ("weights", "split", "n", *(header for header, _ in columns)):
+        table.add_column(col, justify="left" if col in ("weights", "split") else "right")
     for label, per_split in rows.items():
         for split, r in per_split.items():
             table.add_row(
                 label,
                 split,
                 f"{r['samples']:.0f}",
-                *(
-                    f"{r[k]:.3f}" if r[k] is not None else "–"
-                    for k in ("accuracy", "miss_rate", "false_hold_rate", "brier", "ece")
-                ),
-            )
-    console.print(table)
-
-
-def _calibration_table(title: str, rows: dict[str, dict[str, dict[str, float | None]]]) -> None:
-    """Calibration figures (evals.calibrate.figures) of each set of weights on each split."""
-    table = Table(title=title)
-    for col in ("weights", "split", "n", "right", "mean confidence", "Brier", "ECE"):
-        table.add_column(col, justify="right" if col not in ("weights", "split") else "left")
-    for label, per_split in rows.items():
-        for split, r in per_split.items():
-            table.add_row(
-                label,
-                split,
-                f"{r['samples']:.0f}",
-                *(
-                    f"{r[k]:.3f}" if r[k] is not None else "–"
-                    for k in ("accuracy", "mean_confidence", "brier", "ece")
-                ),
+                *(f"{r[k]:.3f}" if r[k] is not None else "–" for _, k in columns),
             )
     console.print(table)
